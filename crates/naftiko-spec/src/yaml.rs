@@ -7,8 +7,6 @@
 //! read, duplicate keys are errors, and budgets (nesting depth, node count with aliases
 //! expanded, alias count, input size) make hostile input fail fast with a located error.
 
-use std::borrow::Cow;
-
 use granit_parser::{Event, Parser, ScalarStyle, Span as GSpan, Tag};
 use serde_json::Value;
 
@@ -362,7 +360,7 @@ fn size_of_tree(n: &Node) -> usize {
 /// Types a scalar by the YAML 1.2 core schema: quoted scalars are strings; plain ones are
 /// null, booleans (YAML 1.2 spellings only), integers (decimal without leading zeros, `0x`,
 /// `0o`), finite floats, or strings. Core-schema tags (`!!str`, `!!int`, …) are honoured.
-fn resolve_scalar(text: &Cow<str>, style: ScalarStyle, tag: Option<&Tag>) -> NodeKind {
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> NodeKind {
     if let Some(tag) = tag
         && tag.is_yaml_core_schema()
     {
@@ -382,7 +380,7 @@ fn resolve_scalar(text: &Cow<str>, style: ScalarStyle, tag: Option<&Tag>) -> Nod
     if style != ScalarStyle::Plain {
         return NodeKind::Str(text.to_string());
     }
-    match text.as_ref() {
+    match text {
         "" | "~" | "null" | "Null" | "NULL" => NodeKind::Null,
         "true" | "True" | "TRUE" => NodeKind::Bool(true),
         "false" | "False" | "FALSE" => NodeKind::Bool(false),
