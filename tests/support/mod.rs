@@ -40,3 +40,6 @@ pub fn report_dir() -> PathBuf {
     let _ = std::fs::create_dir_all(&dir);
     dir
 }
+
+pub mod naftiko;
+pub mod upstream;

@@ -1,1 +1,52 @@
-//! placeholder
+//! The REST adapter (SEMANTICS §6–§7): one HTTP listener per `type: rest` entry, serving the
+//! compiled routes.
+//!
+//! The adapter only translates: a request becomes inputs for the engine (declared inputs
+//! validated, plus every path variable, query parameter, body field and header), the outcome
+//! becomes a response; runtime errors are `application/problem+json`. Routing is done here
+//! with matchit (static segments before parameters, trailing slashes tolerated, methods
+//! case-insensitive, 404 and 405 with `Allow`), so duplicate or conflicting routes from real
+//! files never panic. `forward` resources stream requests to their target.
+
+#![warn(missing_docs)]
+
+mod forward;
+mod inputs;
+mod problem;
+mod router;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use naftiko_engine::invoke::Engine;
+use naftiko_engine::plan::RestAdapter;
+
+pub use router::{Matched, RouteTable, RouteWarning};
+
+/// Requests larger than this are refused with 413.
+pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
+
+/// Builds the axum application for one REST adapter.
+pub fn app(adapter: &RestAdapter, engine: Engine) -> (axum::Router, Vec<RouteWarning>) {
+    let (table, warnings) = RouteTable::build(adapter);
+    let state = Arc::new(router::State { table, engine, auth: adapter.listener.auth.clone() });
+    let app = axum::Router::new().fallback(router::handle).with_state(state);
+    (app, warnings)
+}
+
+/// Serves one REST adapter on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    adapter: &RestAdapter,
+    engine: Engine,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (app, warnings) = app(adapter, engine);
+    for w in warnings {
+        tracing::warn!("{}", w.0);
+    }
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -81,6 +81,8 @@ codes! {
     DuplicateOperation = "duplicate-operation", Error;
     /// A template names a bind variable that no `binds` entry declares.
     UndeclaredBind = "undeclared-bind", Error;
+    /// A declared bind variable has no value at start-up (environment variable or file key missing).
+    UnresolvedBind = "unresolved-bind", Error;
     /// A `{{…}}` template is malformed.
     InvalidTemplate = "invalid-template", Error;
     /// A JSONPath expression does not parse.

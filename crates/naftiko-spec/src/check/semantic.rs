@@ -612,6 +612,16 @@ impl<'d> Cx<'d> {
                     continue;
                 }
             };
+            if path.value.contains('#') {
+                self.push(
+                    Diagnostic::new(
+                        Code::Tolerated,
+                        path.span,
+                        format!("REST path `{}` holds a URL fragment (`#…`), which requests never carry", path.value),
+                    )
+                    .help("the route is served without it; give each operation its own path"),
+                );
+            }
             if !path.value.starts_with('/') {
                 self.push(
                     Diagnostic::new(

@@ -1,0 +1,212 @@
+//! `naftiko serve FILE [--base-uri NS=URL]... [--listen NS=ADDR:PORT]... [--dry-run]`.
+//!
+//! Validates first (errors stop it, with the diagnostics), resolves binds, compiles, binds every
+//! adapter's listener, logs one line per route, and shuts down gracefully on SIGINT/SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow};
+use naftiko_engine::http::{ExecutorConfig, HttpExecutor};
+use naftiko_engine::invoke::Engine;
+use naftiko_engine::plan::{Capability, Options};
+use naftiko_spec::diag::{count, render_human_grouped};
+use tokio::sync::watch;
+
+/// Arguments of `naftiko serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The capability file.
+    file: PathBuf,
+    /// Point a consumed namespace at another base URI (`*=URL` for all), e.g. staging or a mock.
+    #[arg(long = "base-uri", value_name = "NAMESPACE=URL")]
+    base_uri: Vec<String>,
+    /// Listen elsewhere than the document says (`*=ADDR:PORT` for all; port 0 picks a free one).
+    #[arg(long = "listen", value_name = "NAMESPACE=ADDR:PORT")]
+    listen: Vec<String>,
+    /// Send nothing upstream: every call answers with the request it would have sent.
+    #[arg(long)]
+    dry_run: bool,
+    /// Upstream connect timeout, in milliseconds.
+    #[arg(long, default_value_t = 5_000)]
+    connect_timeout_ms: u64,
+    /// Upstream total timeout, in milliseconds.
+    #[arg(long, default_value_t = 30_000)]
+    timeout_ms: u64,
+    /// Largest upstream response accepted, in bytes.
+    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    max_response_bytes: usize,
+}
+
+fn split_pair(s: &str, what: &str) -> Result<(String, String)> {
+    s.split_once('=')
+        .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+        .ok_or_else(|| anyhow!("{what} must be NAMESPACE=VALUE, got `{s}`"))
+}
+
+/// Runs the server until a signal arrives.
+pub fn run(args: &Args) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve(args: &Args) -> Result<ExitCode> {
+    let started = Instant::now();
+    let validation = naftiko_spec::validate(&args.file);
+    let (errors, warnings) = count(&validation.diagnostics);
+    if errors > 0 {
+        let errors_only: Vec<_> = validation.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
+        eprint!("{}", render_human_grouped(&errors_only, &validation.sources));
+        eprintln!("{}: {errors} error(s); not serving", args.file.display());
+        return Ok(ExitCode::from(1));
+    }
+    if warnings > 0 {
+        eprintln!(
+            "naftiko: {}: {warnings} warning(s) (run `naftiko validate {}` to see them)",
+            args.file.display(),
+            args.file.display()
+        );
+    }
+    let doc = validation.document.as_ref().ok_or_else(|| anyhow!("the document could not be read"))?;
+    let binds = match naftiko_engine::binds::resolve(doc, &args.file, &|k| std::env::var(k).ok()) {
+        Ok(b) => b,
+        Err(diags) => {
+            eprint!("{}", render_human_grouped(&diags, &validation.sources));
+            eprintln!("{}: bind variables are missing; not serving", args.file.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let mut options = Options { base_dir: args.file.parent().map(|p| p.to_path_buf()), ..Options::default() };
+    for b in &args.base_uri {
+        options.base_uris.push(split_pair(b, "--base-uri")?);
+    }
+    let capability = match Capability::compile(doc, &binds, &options) {
+        Ok(c) => c,
+        Err(diags) => {
+            eprint!("{}", render_human_grouped(&diags, &validation.sources));
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let listen: Vec<(String, String)> = args.listen.iter().map(|l| split_pair(l, "--listen")).collect::<Result<_>>()?;
+    let config = ExecutorConfig {
+        connect_timeout: std::time::Duration::from_millis(args.connect_timeout_ms),
+        total_timeout: std::time::Duration::from_millis(args.timeout_ms),
+        max_response_bytes: args.max_response_bytes,
+        ..ExecutorConfig::default()
+    };
+    let executor = HttpExecutor::new(config).context("cannot create the HTTP client")?;
+    let engine = Engine::new(executor, args.dry_run);
+    if args.dry_run {
+        eprintln!("naftiko: dry run: nothing is sent upstream; every call answers with the request it would send");
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for adapter in &capability.rest {
+        let addr = listen_addr(&adapter.listener.namespace, &adapter.listener.address, adapter.listener.port, &listen);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("REST adapter `{}` cannot listen on {addr}", adapter.listener.namespace))?;
+        let local = listener.local_addr()?;
+        eprintln!("naftiko: rest {} listening on http://{local}", adapter.listener.namespace);
+        for route in &adapter.routes {
+            for op in &route.operations {
+                eprintln!("naftiko:   {:<6} {} {}", op.method.as_str(), route.path, op.summary);
+            }
+            if let Some(f) = &route.forward {
+                eprintln!("naftiko:   *      {} forwards to {} ({})", route.path, f.namespace, f.base_uri);
+            }
+        }
+        let adapter = adapter.clone();
+        let engine = engine.clone();
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            naftiko_rest::serve(listener, &adapter, engine, shutdown).await
+        }));
+    }
+    for adapter in &capability.skill {
+        let addr = listen_addr(&adapter.listener.namespace, &adapter.listener.address, adapter.listener.port, &listen);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("Skill adapter `{}` cannot listen on {addr}", adapter.listener.namespace))?;
+        eprintln!("naftiko: skill {} listening on http://{}", adapter.listener.namespace, listener.local_addr()?);
+        for s in &adapter.skills {
+            eprintln!("naftiko:   skill  {} ({} tools)", s.name, s.tools.len());
+        }
+        let adapter = adapter.clone();
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            naftiko_skill::serve(listener, &adapter, shutdown).await
+        }));
+    }
+    let mcp_tasks = crate::mcp::start(&capability, &engine, &listen, &stop_rx).await?;
+    tasks.extend(mcp_tasks);
+    if tasks.is_empty() {
+        eprintln!("naftiko: {} exposes nothing this runtime serves", args.file.display());
+        return Ok(ExitCode::from(1));
+    }
+    eprintln!("naftiko: ready in {} ms", started.elapsed().as_millis());
+    let _ = Arc::new(());
+    shutdown_signal().await;
+    eprintln!("naftiko: shutting down");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        match t.await {
+            Ok(Err(e)) => eprintln!("naftiko: server error: {e}"),
+            Err(e) => eprintln!("naftiko: server task failed: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The address an adapter listens on, after `--listen` overrides.
+pub fn listen_addr(namespace: &str, address: &str, port: u16, overrides: &[(String, String)]) -> String {
+    let o = overrides.iter().find(|(ns, _)| ns == namespace).or_else(|| overrides.iter().find(|(ns, _)| ns == "*"));
+    match o {
+        Some((_, addr)) => addr.clone(),
+        None if address.contains(':') => format!("[{address}]:{port}"),
+        None => format!("{address}:{port}"),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,176 @@
+//! `forward`: a safe passthrough to a consumed namespace (SEMANTICS §7).
+//!
+//! The tail captured by the route's last variable is appended to the target base URI with the
+//! original query string. Traversal (`..`, also percent-encoded), encoded slashes, `//host`,
+//! `@` and absolute URLs are rejected with 400 before anything is sent, and the final URL must
+//! stay inside the base URI. Only trusted request headers go upstream (plus the body's
+//! content type), then the target's own headers and credentials. Bodies stream both ways.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::response::Response;
+use futures_util::TryStreamExt;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use naftiko_engine::expr::Scope;
+use naftiko_engine::http::{UpstreamBody, UpstreamRequest, strip_hop_by_hop};
+use naftiko_engine::inputs::Inputs;
+use naftiko_engine::invoke::{Engine, InvokeError, describe};
+use naftiko_engine::plan::ForwardPlan;
+use naftiko_engine::{CallSite, inbound::percent_decode};
+
+use crate::problem::{Problem, invoke_error};
+
+/// Forwards one request.
+pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str, req: Request) -> Response {
+    let url = match target_url(&plan.base_uri, raw_tail, req.uri().query()) {
+        Ok(u) => u,
+        Err(why) => {
+            return Problem::new(StatusCode::BAD_REQUEST, "Bad Request", format!("forward path rejected: {why}"))
+                .into_response();
+        }
+    };
+    let (parts, body) = req.into_parts();
+    let mut headers = HeaderMap::new();
+    for name in &plan.trusted_headers {
+        for v in parts.headers.get_all(name) {
+            headers.append(name.clone(), v.clone());
+        }
+    }
+    strip_hop_by_hop(&mut headers);
+    headers.remove(header::HOST);
+    headers.remove(header::CONTENT_LENGTH);
+    let inputs = Inputs::new();
+    let scope = Scope { args: None, inputs: &inputs, steps: None, redact: engine.is_dry_run() };
+    for (name, tpl) in &plan.headers {
+        if let Ok(v) = HeaderValue::from_str(&tpl.render(&scope).0) {
+            headers.insert(name.clone(), v);
+        }
+    }
+    let auth = plan.auth.as_ref().and_then(|a| naftiko_engine::plan::request::render_auth(a, &scope));
+    if auth.is_some() {
+        headers.remove(header::AUTHORIZATION);
+    }
+    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+    let has_body =
+        parts.headers.contains_key(header::CONTENT_LENGTH) || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    let body = if has_body {
+        let stream = body.into_data_stream().map_err(std::io::Error::other);
+        UpstreamBody::Stream { body: reqwest::Body::wrap_stream(stream), content_type }
+    } else {
+        UpstreamBody::None
+    };
+    let request = UpstreamRequest {
+        call: CallSite { namespace: plan.namespace.clone(), operation: "forward".into() },
+        method: parts.method.clone(),
+        url,
+        query: Vec::new(),
+        headers,
+        body,
+        auth,
+    };
+    if engine.is_dry_run() {
+        let mut r = Response::new(Body::from(describe(&request).to_string()));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return r;
+    }
+    match engine.executor().send_streaming(request).await {
+        Ok(upstream) => {
+            let status = upstream.status;
+            let mut headers = upstream.headers;
+            strip_hop_by_hop(&mut headers);
+            let mut resp = Response::new(Body::from_stream(upstream.body));
+            *resp.status_mut() = status;
+            *resp.headers_mut() = headers;
+            resp
+        }
+        Err(e) => invoke_error(&InvokeError::Upstream(e)).into_response(),
+    }
+}
+
+/// The target URL for a tail, or why the tail is refused.
+pub(crate) fn target_url(base: &str, raw_tail: &str, query: Option<&str>) -> Result<String, String> {
+    let lower = raw_tail.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") {
+        return Err("encoded slashes are not allowed".into());
+    }
+    let decoded = percent_decode(&raw_tail.replace('+', "%2B"));
+    if decoded.contains('\\') {
+        return Err("backslashes are not allowed".into());
+    }
+    if decoded.starts_with('/') || decoded.contains("//") {
+        return Err("empty path segments (`//`) are not allowed".into());
+    }
+    if decoded.split('/').any(|s| s == ".." || s == ".") {
+        return Err("`.` and `..` segments are not allowed".into());
+    }
+    if decoded.contains('@') {
+        return Err("`@` is not allowed".into());
+    }
+    if decoded.split('/').next().is_some_and(|first| first.contains(':')) {
+        return Err("absolute URLs are not allowed".into());
+    }
+    let mut url = base.trim_end_matches('/').to_string();
+    if !raw_tail.is_empty() {
+        url.push('/');
+        url.push_str(raw_tail);
+    }
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        url.push('?');
+        url.push_str(q);
+    }
+    // Containment: same scheme, host and port, and the base path as a prefix.
+    let target = reqwest::Url::parse(&url).map_err(|e| format!("invalid target URL: {e}"))?;
+    let base_url = reqwest::Url::parse(base).map_err(|e| format!("invalid base URI: {e}"))?;
+    let base_path = base_url.path().trim_end_matches('/');
+    let same_origin = target.scheme() == base_url.scheme()
+        && target.host_str() == base_url.host_str()
+        && target.port_or_known_default() == base_url.port_or_known_default();
+    let inside =
+        target.path() == base_path || target.path().starts_with(&format!("{base_path}/")) || base_path.is_empty();
+    if !same_origin || !inside {
+        return Err("the path leaves the target API".into());
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "https://api.example.com/v1";
+
+    #[test]
+    fn tails_and_queries_are_appended() {
+        assert_eq!(
+            target_url(BASE, "pages/abc", Some("x=1&y=2")).unwrap(),
+            "https://api.example.com/v1/pages/abc?x=1&y=2"
+        );
+        assert_eq!(
+            target_url("https://api.example.com/v1/", "a%20b", None).unwrap(),
+            "https://api.example.com/v1/a%20b"
+        );
+        assert_eq!(target_url(BASE, "", None).unwrap(), BASE);
+    }
+
+    #[test]
+    fn escapes_are_rejected() {
+        for tail in [
+            "../admin",
+            "a/../../b",
+            "%2e%2e/admin",
+            "%2E%2e/x",
+            "a%2fb",
+            "a%2F..%2Fb",
+            "/evil.com/x",
+            "a//b",
+            "user@evil.com/x",
+            "http:%2F%2Fevil.com",
+            "https:",
+            "..",
+            "a\\..\\b",
+            "a%5cb",
+        ] {
+            assert!(target_url(BASE, tail, None).is_err(), "{tail} should be rejected");
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Routing and the request handler: match the path, check credentials, pick the operation (or
+//! forward), gather inputs, invoke, render.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxState};
+use axum::response::Response;
+use http::{HeaderValue, Method, StatusCode, header};
+use naftiko_engine::inbound::InboundAuth;
+use naftiko_engine::invoke::{Engine, OutBody, Outcome};
+use naftiko_engine::plan::{RestAdapter, RestOperation, Route};
+
+use crate::problem::{Problem, invoke_error};
+use crate::{forward, inputs};
+
+/// What a request can match: routes by positional parameter names.
+pub struct RouteTable {
+    router: matchit::Router<usize>,
+    routes: Vec<Route>,
+}
+
+/// A matched route with its variables (decoded) and, for forward routes, the raw tail.
+pub struct Matched<'a> {
+    /// The route.
+    pub route: &'a Route,
+    /// Variables by name, percent-decoded.
+    pub vars: Vec<(String, String)>,
+    /// The forward tail as received (still percent-encoded).
+    pub raw_tail: Option<String>,
+}
+
+/// A route that could not be served (reported at start-up; the server still starts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteWarning(pub String);
+
+/// Shared by every request of one adapter.
+pub(crate) struct State {
+    pub table: RouteTable,
+    pub engine: Engine,
+    pub auth: Option<InboundAuth>,
+}
+
+impl RouteTable {
+    /// Builds the table; routes that conflict with earlier ones are skipped with a warning.
+    pub fn build(adapter: &RestAdapter) -> (RouteTable, Vec<RouteWarning>) {
+        let mut router = matchit::Router::new();
+        let mut routes = Vec::new();
+        let mut warnings = Vec::new();
+        for route in &adapter.routes {
+            let pattern = matchit_pattern(route);
+            match router.insert(pattern.clone(), routes.len()) {
+                Ok(()) => routes.push(route.clone()),
+                Err(e) => warnings.push(RouteWarning(format!("route `{}` is not served: {e}", route.path))),
+            }
+        }
+        (RouteTable { router, routes }, warnings)
+    }
+
+    /// The route for a path (trailing slash tolerated) and its variables, decoded.
+    pub fn lookup(&self, path: &str) -> Option<Matched<'_>> {
+        let trimmed = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+        let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+        let m = self.router.at(trimmed).ok()?;
+        let route = &self.routes[*m.value];
+        let mut vars = Vec::with_capacity(route.vars.len());
+        let mut raw_tail = None;
+        for (i, name) in route.vars.iter().enumerate() {
+            if let Some(raw) = m.params.get(format!("p{i}")) {
+                if i + 1 == route.vars.len() && route.forward.is_some() {
+                    raw_tail = Some(raw.to_string());
+                }
+                vars.push((name.clone(), naftiko_engine::inbound::percent_decode(&raw.replace('+', "%2B"))));
+            }
+        }
+        Some(Matched { route, vars, raw_tail })
+    }
+}
+
+/// `/ships/{imo}/crew` → `/ships/{p0}/crew`; a forward route's last variable catches the rest.
+fn matchit_pattern(route: &Route) -> String {
+    let mut out = String::new();
+    let mut var_index = 0;
+    let parsed = naftiko_spec::expr::parse_path_template(route.path.trim_end_matches('/'));
+    let parts = parsed.map(|t| t.parts).unwrap_or_default();
+    for part in &parts {
+        match part {
+            naftiko_spec::expr::Part::Lit(s) => out.push_str(s),
+            naftiko_spec::expr::Part::Var(_) => {
+                let last = var_index + 1 == route.vars.len();
+                if last && route.forward.is_some() {
+                    out.push_str(&format!("{{*p{var_index}}}"));
+                } else {
+                    out.push_str(&format!("{{p{var_index}}}"));
+                }
+                var_index += 1;
+            }
+        }
+    }
+    if out.is_empty() { "/".into() } else { out }
+}
+
+fn find_operation<'r>(route: &'r Route, method: &Method) -> Option<&'r Arc<RestOperation>> {
+    if let Some(op) = route.operations.iter().find(|o| o.method == *method) {
+        return Some(op);
+    }
+    if *method == Method::HEAD {
+        return route.operations.iter().find(|o| o.method == Method::GET);
+    }
+    None
+}
+
+/// Every request of the adapter.
+pub(crate) async fn handle(AxState(state): AxState<Arc<State>>, req: Request) -> Response {
+    if let Some(auth) = &state.auth
+        && let Err(rejection) = auth.check(req.headers(), req.uri().query())
+    {
+        return Problem::new(StatusCode::UNAUTHORIZED, "Unauthorized", rejection.message)
+            .header(header::WWW_AUTHENTICATE, &rejection.challenge)
+            .into_response();
+    }
+    // Methods match case-insensitively.
+    let method = match Method::from_bytes(req.method().as_str().to_ascii_uppercase().as_bytes()) {
+        Ok(m) => m,
+        Err(_) => req.method().clone(),
+    };
+    let path = req.uri().path().to_string();
+    let Some(Matched { route, vars, raw_tail }) = state.table.lookup(&path) else {
+        return Problem::new(StatusCode::NOT_FOUND, "Not Found", format!("no route for `{path}`")).into_response();
+    };
+    let Some(op) = find_operation(route, &method) else {
+        if let Some(fwd) = &route.forward {
+            return forward::forward(&state.engine, fwd, raw_tail.as_deref().unwrap_or(""), req).await;
+        }
+        let mut allow: Vec<&str> = route.operations.iter().map(|o| o.method.as_str()).collect();
+        if allow.contains(&"GET") {
+            allow.push("HEAD");
+        }
+        if method == Method::OPTIONS {
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::NO_CONTENT;
+            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                resp.headers_mut().insert(header::ALLOW, v);
+            }
+            return resp;
+        }
+        return Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Method Not Allowed",
+            format!("`{path}` does not accept {method}; it accepts {}", allow.join(", ")),
+        )
+        .header(header::ALLOW, &allow.join(", "))
+        .into_response();
+    };
+    let is_head = method == Method::HEAD;
+    let inputs = match inputs::gather(op, vars, req).await {
+        Ok(i) => i,
+        Err(problem) => return problem.into_response(),
+    };
+    let result = state.engine.invoke(&op.handler, &inputs).await;
+    let mut response = match result {
+        Ok(outcome) => render(outcome),
+        Err(e) => invoke_error(&e).into_response(),
+    };
+    if is_head {
+        *response.body_mut() = Body::empty();
+    }
+    response
+}
+
+/// Renders an outcome: 2xx/3xx/4xx as they came (shaped when mapped), 5xx as 502.
+fn render(outcome: Outcome) -> Response {
+    if outcome.status.is_server_error() {
+        let call = outcome.call.map(|c| c.to_string()).unwrap_or_else(|| "the upstream".into());
+        let excerpt = outcome.body.excerpt(300);
+        let detail = if excerpt.is_empty() {
+            format!("upstream {call} answered {}", outcome.status)
+        } else {
+            format!("upstream {call} answered {}: {excerpt}", outcome.status)
+        };
+        return Problem::new(StatusCode::BAD_GATEWAY, "Bad Gateway", detail)
+            .upstream_status(outcome.status)
+            .into_response();
+    }
+    let mut resp = match outcome.body {
+        OutBody::Json(v) => {
+            let mut r = Response::new(Body::from(serde_json::to_vec(&v).unwrap_or_default()));
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+        OutBody::Raw { bytes, content_type } => {
+            let mut r = Response::new(Body::from(bytes));
+            if let Some(v) = content_type.and_then(|ct| HeaderValue::from_str(&ct).ok()) {
+                r.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            r
+        }
+        OutBody::Empty => Response::new(Body::empty()),
+    };
+    *resp.status_mut() = outcome.status;
+    resp
+}
