@@ -42,4 +42,5 @@ pub fn report_dir() -> PathBuf {
 }
 
 pub mod naftiko;
+pub mod shipyard;
 pub mod upstream;

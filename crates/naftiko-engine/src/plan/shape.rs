@@ -186,12 +186,26 @@ impl Shape {
                 Value::Object(out)
             }
             Shape::Array(scope_path, items) => {
-                let selected = scope_path.eval(v);
-                match (selected, items) {
-                    (Value::Array(elems), Some(item)) => {
-                        Value::Array(elems.iter().map(|e| item.apply(e, scope)).collect())
+                // A declared array is an array: a single value (one XML element, say) is one element.
+                let elems = match scope_path.eval(v) {
+                    Value::Array(elems) => elems,
+                    Value::Null => return Value::Null,
+                    // A collection wrapper (`<vessels><vessel/>…</vessels>` read as
+                    // `{"vessel": […]}`): the collection is its one member.
+                    Value::Object(m)
+                        if items.is_some() && m.len() == 1 && m.values().all(|x| x.is_array() || x.is_object()) =>
+                    {
+                        match m.into_iter().next().map(|(_, x)| x) {
+                            Some(Value::Array(elems)) => elems,
+                            Some(single) => vec![single],
+                            None => Vec::new(),
+                        }
                     }
-                    (other, _) => other,
+                    single => vec![single],
+                };
+                match items {
+                    Some(item) => Value::Array(elems.iter().map(|e| item.apply(e, scope)).collect()),
+                    None => Value::Array(elems),
                 }
             }
             Shape::Value(t, ty) => ty.convert(t.render_value(scope).unwrap_or(Value::Null)),
@@ -361,6 +375,10 @@ mod tests {
         ))));
         assert_eq!(apply(&p, &body), json!([{"imo": "1"}, {"imo": "2"}]));
         assert_eq!(apply(&param("array", Some("$.vessels[*].n")), &body), json!(["A", "B"]));
+        let one = json!({"vessel": {"imo_number": "9"}});
+        let mut p2 = param("array", Some("$.vessel"));
+        p2.items = p.items.clone();
+        assert_eq!(apply(&p2, &one), json!([{"imo": "9"}]), "a single element is an array of one");
     }
 
     #[test]
