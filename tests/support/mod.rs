@@ -41,6 +41,7 @@ pub fn report_dir() -> PathBuf {
     dir
 }
 
+pub mod mcp;
 pub mod naftiko;
 pub mod shipyard;
 pub mod upstream;

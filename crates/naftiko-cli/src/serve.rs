@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow};
@@ -159,15 +158,28 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             naftiko_skill::serve(listener, &adapter, shutdown).await
         }));
     }
-    let mcp_tasks = crate::mcp::start(&capability, &engine, &listen, &stop_rx).await?;
-    tasks.extend(mcp_tasks);
-    if tasks.is_empty() {
+    let base_dir = args.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let mcp = crate::mcp::start(&capability, &engine, &listen, &stop_rx, &base_dir).await?;
+    tasks.extend(mcp.tasks);
+    if tasks.is_empty() && mcp.stdio.is_none() {
         eprintln!("naftiko: {} exposes nothing this runtime serves", args.file.display());
         return Ok(ExitCode::from(1));
     }
     eprintln!("naftiko: ready in {} ms", started.elapsed().as_millis());
-    let _ = Arc::new(());
-    shutdown_signal().await;
+    match mcp.stdio {
+        // A stdio server ends when its client closes the input; the process ends with it.
+        Some(stdio) => {
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                r = stdio => {
+                    if let Ok(Err(e)) = r {
+                        eprintln!("naftiko: stdio server error: {e}");
+                    }
+                }
+            }
+        }
+        None => shutdown_signal().await,
+    }
     eprintln!("naftiko: shutting down");
     let _ = stop_tx.send(true);
     for t in tasks {

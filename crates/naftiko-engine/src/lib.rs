@@ -10,6 +10,7 @@
 pub mod binds;
 pub mod decode;
 pub mod expr;
+pub mod files;
 pub mod http;
 pub mod inbound;
 pub mod inputs;

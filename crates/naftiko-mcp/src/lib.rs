@@ -1,1 +1,223 @@
-//! placeholder
+//! The MCP adapter (SEMANTICS §8): an rmcp server generated from each `type: mcp` adapter,
+//! served over Streamable HTTP (`/mcp` and `/`) or stdio.
+//!
+//! Tools are listed in declaration order with input schemas agents can use (declared or
+//! inferred from the consumed operations), arguments are validated against a schema compiled
+//! once per tool, calls go through the same engine as REST, and failures come back as
+//! `isError` results a model can act on. Over HTTP the server keeps no session state: the
+//! current protocol (2026-07-28) is stateless and legacy clients are answered without
+//! `Mcp-Session-Id`, so any replica can answer any request. `Origin` and `Host` are validated.
+
+#![warn(missing_docs)]
+
+mod handler;
+mod prompts;
+mod resources;
+mod tools;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use naftiko_engine::inbound::InboundAuth;
+use naftiko_engine::invoke::Engine;
+use naftiko_engine::plan::McpAdapter;
+use rmcp::ServiceExt;
+use rmcp::model::ServerConfig;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+pub use handler::McpServer;
+
+/// Builds the server of one adapter; `base_dir` anchors `file:///./…` locations.
+pub fn server(adapter: &McpAdapter, engine: Engine, base_dir: &Path) -> McpServer {
+    let tools = tools::Tools::new(&adapter.tools);
+    let resources = resources::Resources::new(&adapter.resources, base_dir);
+    let prompts = prompts::Prompts::new(&adapter.prompts, base_dir);
+    let mut capabilities = serde_json::Map::new();
+    if !tools.entries.is_empty() {
+        capabilities.insert("tools".into(), json!({}));
+    }
+    if !resources.is_empty() {
+        capabilities.insert("resources".into(), json!({}));
+    }
+    if !prompts.is_empty() {
+        capabilities.insert("prompts".into(), json!({}));
+    }
+    let mut info = json!({
+        "protocolVersion": "2026-07-28",
+        "capabilities": capabilities,
+        "serverInfo": {"name": adapter.listener.namespace, "version": env!("CARGO_PKG_VERSION")},
+    });
+    if let Some(d) = &adapter.listener.description {
+        info["instructions"] = json!(d);
+    }
+    // The document's values always form a valid `initialize` result; fall back to a minimal one.
+    let info: ServerConfig = serde_json::from_value(info).unwrap_or_else(|_| ServerConfig::default());
+    McpServer { inner: Arc::new(handler::Inner { info, tools, resources, prompts, engine }) }
+}
+
+/// The Streamable HTTP application for one adapter listening on `local`: `/mcp` and `/`,
+/// stateless, `Host` and `Origin` checked, inbound authentication in front when declared.
+pub fn http_app(
+    server: McpServer,
+    local: SocketAddr,
+    auth: Option<InboundAuth>,
+    cancel: CancellationToken,
+) -> axum::Router {
+    let port = local.port();
+    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string(), "[::1]".to_string()];
+    let ip = local.ip().to_string();
+    if !local.ip().is_unspecified() && !hosts.contains(&ip) {
+        hosts.push(ip.clone());
+    }
+    let mut allowed_hosts = Vec::new();
+    for h in &hosts {
+        allowed_hosts.push(h.clone());
+        allowed_hosts.push(format!("{h}:{port}"));
+    }
+    if local.ip().is_unspecified() {
+        // Listening on every interface: any Host may reach us; browsers are still held to Origin.
+        allowed_hosts.clear();
+    }
+    let allowed_origins: Vec<String> =
+        hosts.iter().flat_map(|h| [format!("http://{h}:{port}"), format!("https://{h}:{port}")]).collect();
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_cancellation_token(cancel)
+        .with_allowed_origins(allowed_origins)
+        .enforce_origin_validation();
+    config = if allowed_hosts.is_empty() {
+        config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(allowed_hosts)
+    };
+    let service =
+        StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
+    let router = axum::Router::new().route_service("/mcp", service.clone()).route_service("/", service);
+    match auth {
+        Some(auth) => {
+            let auth = Arc::new(auth);
+            router.layer(middleware::from_fn(move |req: Request, next: Next| {
+                let auth = auth.clone();
+                async move { authenticate(&auth, req, next).await }
+            }))
+        }
+        None => router,
+    }
+}
+
+async fn authenticate(auth: &InboundAuth, req: Request, next: Next) -> Response {
+    match auth.check(req.headers(), req.uri().query()) {
+        Ok(()) => next.run(req).await,
+        Err(r) => {
+            let body = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32001, "message": format!("unauthorized: {}", r.message)}});
+            let mut resp = Response::new(axum::body::Body::from(body.to_string()));
+            *resp.status_mut() = http::StatusCode::UNAUTHORIZED;
+            resp.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+            if let Ok(v) = http::HeaderValue::from_str(&r.challenge) {
+                resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+            }
+            resp
+        }
+    }
+}
+
+/// Serves one adapter over Streamable HTTP until `shutdown` completes.
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    server: McpServer,
+    auth: Option<InboundAuth>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let local = listener.local_addr()?;
+    let cancel = CancellationToken::new();
+    let app = http_app(server, local, auth, cancel.clone());
+    let shutdown = async move {
+        shutdown.await;
+        cancel.cancel();
+    };
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Serves one adapter over newline-delimited JSON-RPC on `reader`/`writer` (stdin/stdout in
+/// production) until the input ends. Lines that are not JSON get a `-32700` parse-error reply
+/// and the server goes on; every reply is written as one whole line. Logs never go to `writer`.
+pub async fn serve_stdio<R, W>(server: McpServer, reader: R, writer: W) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (to_rmcp, rmcp_in) = tokio::io::duplex(64 * 1024);
+    let (rmcp_out, from_rmcp) = tokio::io::duplex(64 * 1024);
+    let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel::<String>(64);
+    // One writer: whole lines, from rmcp and from the parse-error replies, never interleaved.
+    let writer_task = tokio::spawn(async move {
+        let mut writer = writer;
+        while let Some(line) = lines_rx.recv().await {
+            writer.write_all(line.as_bytes()).await?;
+            writer.write_all(b"\n").await?;
+            writer.flush().await?;
+        }
+        Ok::<_, std::io::Error>(())
+    });
+    let forward_tx = lines_tx.clone();
+    let forward_task = tokio::spawn(async move {
+        let mut lines = BufReader::new(from_rmcp).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if forward_tx.send(line).await.is_err() {
+                break;
+            }
+        }
+    });
+    let input_task = tokio::spawn(async move {
+        let mut to_rmcp = to_rmcp;
+        let mut lines = BufReader::new(reader).lines();
+        loop {
+            let line = match lines.next_line().await {
+                Ok(Some(l)) => l,
+                Ok(None) => break,
+                Err(e) => {
+                    // Not UTF-8: answer as a parse error and go on.
+                    let reply = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("Parse error: {e}")}});
+                    if lines_tx.send(reply.to_string()).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<serde_json::Value>(&line) {
+                Ok(_) => {
+                    if to_rmcp.write_all(line.as_bytes()).await.is_err() || to_rmcp.write_all(b"\n").await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let reply = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("Parse error: {e}")}});
+                    if lines_tx.send(reply.to_string()).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Input ended: closing our end lets rmcp finish.
+        let _ = to_rmcp.shutdown().await;
+    });
+    let running = server.serve((rmcp_in, rmcp_out)).await.map_err(|e| std::io::Error::other(e.to_string()))?;
+    let result = running.waiting().await.map_err(|e| std::io::Error::other(e.to_string()));
+    let _ = input_task.await;
+    let _ = forward_task.await;
+    let _ = writer_task.await;
+    result.map(|_| ())
+}

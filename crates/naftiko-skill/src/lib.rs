@@ -7,8 +7,6 @@
 
 #![warn(missing_docs)]
 
-mod files;
-
 use std::future::Future;
 use std::sync::Arc;
 
@@ -22,7 +20,7 @@ use http::{HeaderValue, StatusCode, header};
 use naftiko_engine::plan::{SkillAdapter, SkillPlan, SkillToolKind};
 use serde_json::{Map, Value, json};
 
-pub use files::{FileError, list_files, resolve_inside};
+use naftiko_engine::files::{self, FileError, list_files, resolve_inside};
 
 struct Catalog {
     adapter: SkillAdapter,

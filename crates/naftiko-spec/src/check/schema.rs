@@ -178,12 +178,13 @@ fn branch_condition(b: &Value, all: &[Value], index: usize) -> Option<Value> {
         return Some(serde_json::json!({"type": t}));
     }
     let required: Vec<&str> = b.get("required").and_then(Value::as_array)?.iter().filter_map(Value::as_str).collect();
-    let others_require = |k: &str| {
-        all.iter().enumerate().filter(|(j, _)| *j != index).all(|(_, o)| {
+    // A key only this branch requires tells it apart.
+    let another_requires = |k: &str| {
+        all.iter().enumerate().filter(|(j, _)| *j != index).any(|(_, o)| {
             o.get("required").and_then(Value::as_array).is_some_and(|r| r.iter().any(|x| x.as_str() == Some(k)))
         })
     };
-    let key = required.into_iter().find(|k| !others_require(k))?;
+    let key = required.into_iter().find(|k| !another_requires(k))?;
     Some(serde_json::json!({"type": "object", "required": [key]}))
 }
 

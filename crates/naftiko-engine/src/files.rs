@@ -1,12 +1,13 @@
-//! A skill's directory: listing, safe lookup of one file, and packaging as a zip.
+//! Containment-checked access to a directory of files (skill directories, MCP static
+//! resources): listing, safe lookup of one file from a request path, media types, zipping.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// A file of a skill.
+/// A file of a directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkillFile {
-    /// Path relative to the skill directory, `/`-separated.
+    /// Path relative to the directory, `/`-separated.
     pub path: String,
     /// Size in bytes.
     pub size: u64,
@@ -62,18 +63,18 @@ pub fn resolve_inside(dir: &Path, raw: &str) -> Result<PathBuf, FileError> {
     if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00") {
         return Err(FileError::Rejected("encoded slashes and NUL bytes are not allowed".into()));
     }
-    let decoded = naftiko_engine::inbound::percent_decode(&raw.replace('+', "%2B"));
+    let decoded = crate::inbound::percent_decode(&raw.replace('+', "%2B"));
     let mut rel = PathBuf::new();
     for seg in decoded.split('/') {
         if seg.is_empty() || seg == "." || seg == ".." || seg.contains('\\') || seg.contains(':') {
-            return Err(FileError::Rejected(format!("`{decoded}` is not a path inside the skill")));
+            return Err(FileError::Rejected(format!("`{decoded}` is not a path inside the directory")));
         }
         rel.push(seg);
     }
     let root = dir.canonicalize().map_err(|_| FileError::NotFound)?;
     let real = root.join(&rel).canonicalize().map_err(|_| FileError::NotFound)?;
     if !real.starts_with(&root) {
-        return Err(FileError::Rejected(format!("`{decoded}` leaves the skill directory")));
+        return Err(FileError::Rejected(format!("`{decoded}` leaves the directory")));
     }
     if !real.is_file() {
         return Err(FileError::NotFound);
