@@ -34,7 +34,14 @@ fn ships(r: &support::upstream::Recorded) -> Reply {
         "/v1/ships" => Reply::json(200, json!({"ships": [{"imo": "IMO-1", "x": 1}, {"imo": "IMO-2"}]})),
         "/v1/ships/IMO-500" => Reply::json(500, json!({"error": "registry down"})),
         "/v1/ships/IMO-SLOW" => Reply { delay: Duration::from_secs(5), ..Reply::json(200, json!({})) },
-        "/v1/nothing" => Reply { status: 204, content_type: None, body: Default::default(), delay: Duration::ZERO, headers: vec![], stream_len: None },
+        "/v1/nothing" => Reply {
+            status: 204,
+            content_type: None,
+            body: Default::default(),
+            delay: Duration::ZERO,
+            headers: vec![],
+            stream_len: None,
+        },
         p => Reply::json(200, json!({"imo": p.rsplit('/').next(), "query": r.query})),
     }
 }
@@ -48,7 +55,8 @@ async fn credentials_are_required_on_mcp_and_rest() {
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let (status, _) = McpHttp::new(&mcp_url).post(init.clone(), &[]).await;
     assert_eq!(status, 401, "no token");
-    let r = reqwest::Client::new().post(&mcp_url).header("authorization", "Bearer wrong").json(&init).send().await.unwrap();
+    let r =
+        reqwest::Client::new().post(&mcp_url).header("authorization", "Bearer wrong").json(&init).send().await.unwrap();
     assert_eq!(r.status(), 401, "wrong token");
     assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"naftiko\"");
     assert!(!r.text().await.unwrap().contains(TOKEN));
@@ -60,7 +68,10 @@ async fn credentials_are_required_on_mcp_and_rest() {
     let r = client.get(format!("{rest}/ships/IMO-1")).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("ApiKey"));
-    assert_eq!(client.get(format!("{rest}/ships/IMO-1")).header("x-api-key", "nope").send().await.unwrap().status(), 401);
+    assert_eq!(
+        client.get(format!("{rest}/ships/IMO-1")).header("x-api-key", "nope").send().await.unwrap().status(),
+        401
+    );
     let r = client.get(format!("{rest}/ships/IMO-1")).header("x-api-key", TOKEN).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["imo"], "IMO-1");
@@ -82,7 +93,11 @@ async fn failures_are_is_error_results_and_204_is_a_success() {
     let r = mcp.call("get-ship", json!({"imo": "IMO-9", "verbose": true})).await;
     assert_eq!(r["structuredContent"], json!({"imo": "IMO-9", "query": "verbose=true"}));
     let r = mcp.call("list-ships", json!({})).await;
-    assert_eq!(r["structuredContent"], json!({"result": [{"imo": "IMO-1"}, {"imo": "IMO-2"}]}), "arrays are wrapped for pre-2026 clients");
+    assert_eq!(
+        r["structuredContent"],
+        json!({"result": [{"imo": "IMO-1"}, {"imo": "IMO-2"}]}),
+        "arrays are wrapped for pre-2026 clients"
+    );
 
     let r = mcp.call("get-ship", json!({"imo": "IMO-9", "verbose": "yes"})).await;
     assert_eq!(r["isError"], true);
@@ -147,7 +162,14 @@ async fn resources_list_read_and_stay_inside_their_directory() {
     let read = mcp.request("resources/read", json!({"uri": "ship://IMO-42"})).await;
     let text: Value = serde_json::from_str(read["result"]["contents"][0]["text"].as_str().unwrap()).unwrap();
     assert_eq!(text["imo"], "IMO-42");
-    for bad in ["docs://fleet/../mcp.yaml", "docs://fleet/%2e%2e/mcp.yaml", "docs://fleet//etc/passwd", "docs://fleet/guides%2f..%2f..%2fmcp.yaml", "docs://fleet", "docs://other/x"] {
+    for bad in [
+        "docs://fleet/../mcp.yaml",
+        "docs://fleet/%2e%2e/mcp.yaml",
+        "docs://fleet//etc/passwd",
+        "docs://fleet/guides%2f..%2f..%2fmcp.yaml",
+        "docs://fleet",
+        "docs://other/x",
+    ] {
         let v = mcp.request("resources/read", json!({"uri": bad})).await;
         assert_eq!(v["error"]["code"], -32602, "{bad}: {v}");
     }
@@ -160,9 +182,17 @@ async fn prompts_list_in_order_and_enforce_required_arguments() {
     let list = mcp.request("prompts/list", json!({})).await["result"]["prompts"].clone();
     assert_eq!(list[0]["name"], "inspect-ship");
     assert_eq!(list[1]["name"], "summary");
-    assert_eq!(list[0]["arguments"], json!([{"name": "imo", "required": true, "description": "IMO number"}, {"name": "focus", "required": false, "description": "What to look at"}]));
-    let got = mcp.request("prompts/get", json!({"name": "inspect-ship", "arguments": {"imo": "IMO-1", "focus": "hull"}})).await;
-    assert_eq!(got["result"]["messages"][0], json!({"role": "user", "content": {"type": "text", "text": "Inspect ship IMO-1 with focus on hull."}}));
+    assert_eq!(
+        list[0]["arguments"],
+        json!([{"name": "imo", "required": true, "description": "IMO number"}, {"name": "focus", "required": false, "description": "What to look at"}])
+    );
+    let got = mcp
+        .request("prompts/get", json!({"name": "inspect-ship", "arguments": {"imo": "IMO-1", "focus": "hull"}}))
+        .await;
+    assert_eq!(
+        got["result"]["messages"][0],
+        json!({"role": "user", "content": {"type": "text", "text": "Inspect ship IMO-1 with focus on hull."}})
+    );
     let missing = mcp.request("prompts/get", json!({"name": "inspect-ship", "arguments": {}})).await;
     assert_eq!(missing["error"]["code"], -32602);
     assert!(missing["error"]["message"].as_str().unwrap().contains("imo"));
@@ -192,13 +222,20 @@ fn stdio_answers_garbage_with_errors_and_goes_on() {
     }
     drop(stdin);
     let out = BufReader::new(child.stdout.take().unwrap());
-    let replies: Vec<Value> = out.lines().map_while(Result::ok).map(|l| serde_json::from_str(&l).expect("stdout carries only JSON-RPC")).collect();
+    let replies: Vec<Value> = out
+        .lines()
+        .map_while(Result::ok)
+        .map(|l| serde_json::from_str(&l).expect("stdout carries only JSON-RPC"))
+        .collect();
     let status = child.wait().unwrap();
     assert!(status.success(), "the server ends when its input ends");
     let parse_errors = replies.iter().filter(|r| r["error"]["code"] == -32700).count();
     assert_eq!(parse_errors, 2, "{replies:#?}");
     assert!(replies.iter().any(|r| r["id"] == 1 && r["result"]["serverInfo"]["name"] == "fleet-tools"));
-    assert!(replies.iter().any(|r| r["id"] == 2 && r["result"]["structuredContent"] == json!({"result": "1.2.3"})), "{replies:#?}");
+    assert!(
+        replies.iter().any(|r| r["id"] == 2 && r["result"]["structuredContent"] == json!({"result": "1.2.3"})),
+        "{replies:#?}"
+    );
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.contains("naftiko: mcp fleet-tools on stdio"), "logs go to stderr: {err}");

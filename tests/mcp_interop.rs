@@ -16,7 +16,9 @@ use support::upstream::{Reply, Upstream};
 const TOKEN: &str = "interop-token-5c";
 
 fn python() -> Option<PathBuf> {
-    let p = std::env::var_os("NAFTIKO_PYTHON").map(PathBuf::from).unwrap_or_else(|| support::workspace_root().join(".venv/bin/python"));
+    let p = std::env::var_os("NAFTIKO_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| support::workspace_root().join(".venv/bin/python"));
     if p.exists() {
         Some(p)
     } else {
@@ -44,7 +46,10 @@ fn check(v: &Value, how: &str) {
 
 fn call_args(extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-    a.extend(["--call", "get-ship", "--args", r#"{"imo": "IMO-9321483"}"#, "--error-call", "get-ship", "--error-args", "{}"].map(String::from));
+    a.extend(
+        ["--call", "get-ship", "--args", r#"{"imo": "IMO-9321483"}"#, "--error-call", "get-ship", "--error-args", "{}"]
+            .map(String::from),
+    );
     a
 }
 
@@ -54,7 +59,11 @@ async fn python_sdk_over_streamable_http_in_both_modes() {
     let upstream = Upstream::start().await;
     upstream.respond(|r| Reply::json(200, json!({"imo": r.path.rsplit('/').next(), "name": "Northern Star"})));
     let base = format!("api={}/v1", upstream.url());
-    let server = Naftiko::start(&support::workspace_root().join("tests/fixtures/mcp.yaml"), &["--base-uri", &base], &[("FIXTURE_MCP_TOKEN", TOKEN)]);
+    let server = Naftiko::start(
+        &support::workspace_root().join("tests/fixtures/mcp.yaml"),
+        &["--base-uri", &base],
+        &[("FIXTURE_MCP_TOKEN", TOKEN)],
+    );
     let url = format!("{}/mcp", server.url("fleet-tools"));
     for mode in ["2026-07-28", "legacy"] {
         let python = python.clone();
@@ -73,7 +82,12 @@ async fn python_sdk_over_stdio() {
     let fixture = support::workspace_root().join("tests/fixtures/mcp-stdio.yaml");
     for mode in ["legacy", "2026-07-28"] {
         let mut args = call_args(&["--mode", mode]);
-        args.extend(["--stdio".to_string(), support::naftiko_bin().display().to_string(), "serve".into(), fixture.display().to_string()]);
+        args.extend([
+            "--stdio".to_string(),
+            support::naftiko_bin().display().to_string(),
+            "serve".into(),
+            fixture.display().to_string(),
+        ]);
         args.extend(["--base-uri".to_string(), format!("api={}/v1", upstream.url())]);
         let python = python.clone();
         let v = tokio::task::spawn_blocking(move || run_client(&python, &args)).await.unwrap();

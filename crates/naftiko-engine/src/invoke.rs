@@ -303,11 +303,20 @@ fn lookup_step(
         if fields.is_empty() {
             return entry.clone();
         }
-        Value::Object(fields.iter().map(|f| (f.clone(), entry.get(f).cloned().unwrap_or(Value::Null))).collect())
+        let found =
+            |f: &str| entry.as_object().and_then(|o| crate::inputs::lookup(o, f)).cloned().unwrap_or(Value::Null);
+        Value::Object(fields.iter().map(|f| (f.clone(), found(f))).collect())
     };
     let find = |wanted: &Value| -> Option<Value> {
         let wanted = value_text(wanted);
-        entries.iter().find(|e| e.get(match_field).is_some_and(|v| value_text(v) == wanted)).map(|e| keep(e))
+        entries
+            .iter()
+            .find(|e| {
+                e.as_object()
+                    .and_then(|o| crate::inputs::lookup(o, match_field))
+                    .is_some_and(|v| value_text(v) == wanted)
+            })
+            .map(|e| keep(e))
     };
     let context = Value::Object(outputs.clone());
     let looked_up = match value {

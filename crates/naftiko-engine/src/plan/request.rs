@@ -18,7 +18,7 @@ use crate::CallSite;
 use crate::decode::RawFormat;
 use crate::expr::{JsonTextTpl, JsonTpl, Scope, Tpl, Vocabulary, value_text};
 use crate::http::{Auth, UpstreamBody, UpstreamRequest};
-use crate::plan::shape::{Mode, Output};
+use crate::plan::shape::{Mode, Shape};
 use crate::secret::Secret;
 
 /// A compiled consumed operation.
@@ -43,7 +43,7 @@ pub struct RequestPlan {
     /// `outputSchema` (decoder hint for html/markdown).
     pub output_schema: Option<String>,
     /// Consumed `outputParameters`: the shape of this call's output as an orchestration step.
-    pub step_output: Output,
+    pub step_output: StepOutput,
 }
 
 /// A piece of the resource path.
@@ -441,23 +441,69 @@ pub fn render_auth(a: &AuthPlan, scope: &Scope) -> Option<Auth> {
     })
 }
 
-fn step_output(op: &ConsumedOperation, vocab: &Vocabulary) -> Result<Output, String> {
-    // Consumed outputs are `name` + `value: $.x`; they become mapped output parameters.
-    let params: Vec<naftiko_spec::model::OutputParam> = op
+fn step_output(op: &ConsumedOperation, vocab: &Vocabulary) -> Result<StepOutput, String> {
+    // Consumed outputs are `name` + `value: $.x`; each becomes a mapped output parameter.
+    let fields = op
         .output_parameters
         .iter()
-        .map(|o| naftiko_spec::model::OutputParam {
-            name: o.name.clone(),
-            ty: o.ty.clone().filter(|t| t.value != "object" && t.value != "array"),
-            mapping: o.mapping.clone(),
-            value: o.value.clone(),
-            description: None,
-            properties: Vec::new(),
-            items: None,
-            span: o.span,
+        .map(|o| {
+            let param = naftiko_spec::model::OutputParam {
+                name: o.name.clone(),
+                ty: o.ty.clone().filter(|t| t.value != "object" && t.value != "array"),
+                mapping: o.mapping.clone(),
+                value: o.value.clone(),
+                description: None,
+                properties: Vec::new(),
+                items: None,
+                span: o.span,
+            };
+            Shape::compile(&param, vocab, Mode::Mapped).map(|s| (o.name.as_ref().map(|n| n.value.clone()), s))
         })
-        .collect();
-    Output::compile(&params, vocab, Mode::Mapped)
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(StepOutput { fields })
+}
+
+/// How consumed `outputParameters` shape a call step's output (as the reference engine does):
+/// an object response becomes an object of the named fields; each element of an array response
+/// keeps its fields and gains the named ones; with no named field, the first unnamed result is
+/// the output; with no parameters, the response itself.
+#[derive(Debug, Clone, Default)]
+pub struct StepOutput {
+    fields: Vec<(Option<String>, Shape)>,
+}
+
+impl StepOutput {
+    /// Shapes a decoded response.
+    pub fn apply(&self, v: &Value, scope: &Scope) -> Value {
+        if self.fields.is_empty() {
+            return v.clone();
+        }
+        let named: Vec<(&String, &Shape)> =
+            self.fields.iter().filter_map(|(n, s)| n.as_ref().map(|n| (n, s))).collect();
+        if named.is_empty() {
+            return self.fields.iter().map(|(_, s)| s.apply(v, scope)).find(|x| !x.is_null()).unwrap_or(Value::Null);
+        }
+        match v {
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|item| {
+                        let mut out = match item {
+                            Value::Object(m) => m.clone(),
+                            _ => Map::new(),
+                        };
+                        for (name, shape) in &named {
+                            out.insert((*name).clone(), shape.apply(item, scope));
+                        }
+                        Value::Object(out)
+                    })
+                    .collect(),
+            ),
+            other => {
+                Value::Object(named.iter().map(|(name, shape)| ((*name).clone(), shape.apply(other, scope))).collect())
+            }
+        }
+    }
 }
 
 /// Joins a base URI and a path with exactly one `/`.
@@ -527,6 +573,36 @@ mod tests {
         let mut s = String::new();
         encode_segment("a b/c?d%é", &mut s);
         assert_eq!(s, "a%20b%2Fc%3Fd%25%C3%A9");
+    }
+
+    #[test]
+    fn step_outputs_augment_array_elements_and_pick_object_fields() {
+        let vocab = Vocabulary::default();
+        let shape = |m: &str| {
+            Shape::compile(
+                &naftiko_spec::model::OutputParam {
+                    name: None,
+                    ty: None,
+                    mapping: Some(naftiko_spec::model::Sp::new(m.to_string(), naftiko_spec::Span::default())),
+                    value: None,
+                    description: None,
+                    properties: vec![],
+                    items: None,
+                    span: naftiko_spec::Span::default(),
+                },
+                &vocab,
+                Mode::Mapped,
+            )
+            .unwrap()
+        };
+        let out = StepOutput { fields: vec![(Some("imo-number".into()), shape("$.imo_number"))] };
+        let inputs = crate::inputs::Inputs::new();
+        let scope = Scope::of(&inputs);
+        let list = serde_json::json!([{"imo_number": "1", "name": "A"}]);
+        assert_eq!(out.apply(&list, &scope), serde_json::json!([{"imo_number": "1", "name": "A", "imo-number": "1"}]));
+        let one = serde_json::json!({"imo_number": "2", "name": "B"});
+        assert_eq!(out.apply(&one, &scope), serde_json::json!({"imo-number": "2"}));
+        assert_eq!(StepOutput::default().apply(&one, &scope), one);
     }
 
     #[test]

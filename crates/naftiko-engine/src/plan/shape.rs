@@ -100,34 +100,36 @@ pub enum Mode {
 impl Shape {
     /// Compiles one output parameter.
     pub fn compile(p: &OutputParam, vocab: &Vocabulary, mode: Mode) -> Result<Shape, String> {
+        Shape::compile_named(p, p.name.as_ref().map(|n| n.value.as_str()), vocab, mode)
+    }
+
+    /// Compiles a parameter known by `name` (its `name`, or its key in `properties`).
+    fn compile_named(p: &OutputParam, name: Option<&str>, vocab: &Vocabulary, mode: Mode) -> Result<Shape, String> {
         let ty = Ty::parse(p.ty.as_ref().map(|t| t.value.as_str()));
         let mapping = p.mapping.as_ref().map(|m| m.value.as_str());
         if let Some(v) = &p.value {
             match &v.value {
                 Value::String(s) if s.trim_start().starts_with('$') && mapping.is_none() && p.name.is_some() => {
                     // `value: $.x` on a named parameter is a mapping (as in the reference engine).
-                    return Shape::compile_mapped(Some(s), p, vocab, mode, ty);
+                    return Shape::compile_mapped(Some(s), p, name, vocab, mode, ty);
                 }
                 Value::String(s) => return Ok(Shape::Value(vocab.template(s)?, ty)),
                 other => return Ok(Shape::Const(ty.convert(other.clone()))),
             }
         }
-        Shape::compile_mapped(mapping, p, vocab, mode, ty)
+        Shape::compile_mapped(mapping, p, name, vocab, mode, ty)
     }
 
     fn compile_mapped(
         mapping: Option<&str>,
         p: &OutputParam,
+        name: Option<&str>,
         vocab: &Vocabulary,
         mode: Mode,
         ty: Ty,
     ) -> Result<Shape, String> {
-        let by_name = || {
-            p.name
-                .as_ref()
-                .filter(|_| mode == Mode::ByName)
-                .map(|n| Path::Chain(vec![crate::path::Seg::Key(n.value.clone())]))
-        };
+        let by_name =
+            || name.filter(|_| mode == Mode::ByName).map(|n| Path::Chain(vec![crate::path::Seg::Key(n.to_string())]));
         let path = match mapping {
             Some(m) => Some(Path::compile(m)?),
             None => by_name(),
@@ -137,7 +139,7 @@ impl Shape {
             let props = p
                 .properties
                 .iter()
-                .map(|(k, v)| Shape::compile(v, vocab, Mode::Mapped).map(|s| (k.value.clone(), s)))
+                .map(|(k, v)| Shape::compile_named(v, Some(&k.value), vocab, mode).map(|s| (k.value.clone(), s)))
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(Shape::Object(path.unwrap_or(Path::Root), props));
         }
