@@ -20,6 +20,7 @@ async fn corpus_resources_and_prompts_list_read_and_render() {
     let upstream = Upstream::start().await;
     let engine = Engine::new(HttpExecutor::new(ExecutorConfig::default()).unwrap(), false);
     let (mut adapters, mut resources_read, mut prompts_rendered) = (0, 0, 0);
+    let placeholder = regex::Regex::new(r"\{([^}]+)\}").unwrap();
     for entry in &corpus.entries {
         let v = naftiko_spec::validate_with(&entry.virtual_path, &corpus);
         let Some(mut doc) = v.document.filter(|_| v.diagnostics.iter().all(|d| !d.is_error())) else { continue };
@@ -54,8 +55,7 @@ async fn corpus_resources_and_prompts_list_read_and_render() {
                     listed.as_array().unwrap().iter().map(|r| r["uri"].as_str().unwrap().to_string()).collect();
                 for t in templates.as_array().unwrap() {
                     let template = t["uriTemplate"].as_str().unwrap();
-                    let filled =
-                        regex::Regex::new(r"\{([^}]+)\}").unwrap().replace_all(template, "sample-$1").to_string();
+                    let filled = placeholder.replace_all(template, "sample-$1").to_string();
                     uris.push(filled);
                 }
                 for uri in uris {
