@@ -1,6 +1,9 @@
 //! Shared helpers for the benchmark programs in `src/bin/`: locating the shared data and
 //! summarising timings.
 
+pub mod proc;
+pub mod wrk;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

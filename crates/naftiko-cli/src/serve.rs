@@ -65,7 +65,7 @@ pub fn run(args: &Args) -> ExitCode {
 
 async fn serve(args: &Args) -> Result<ExitCode> {
     let started = Instant::now();
-    let validation = naftiko_spec::validate(&args.file);
+    let validation = naftiko_spec::check_runnable(&args.file);
     let (errors, warnings) = count(&validation.diagnostics);
     if errors > 0 {
         let errors_only: Vec<_> = validation.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
@@ -75,7 +75,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     }
     if warnings > 0 {
         eprintln!(
-            "naftiko: {}: {warnings} warning(s) (run `naftiko validate {}` to see them)",
+            "naftiko: {}: {warnings} warning(s) (`naftiko validate {}` shows them, with the schema's)",
             args.file.display(),
             args.file.display()
         );

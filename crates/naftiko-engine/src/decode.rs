@@ -84,14 +84,7 @@ pub fn decode(format: RawFormat, body: &[u8], output_schema: Option<&str>) -> Re
             if body.iter().all(u8::is_ascii_whitespace) {
                 return Ok(Value::Null);
             }
-            serde_json::from_slice(body).map_err(|e| {
-                DecodeError(format!(
-                    "invalid JSON at line {} column {}: {e} (body starts `{}`)",
-                    e.line(),
-                    e.column(),
-                    excerpt(body)
-                ))
-            })
+            serde_json::from_slice(body).map_err(|e| json_error(&e, body))
         }
         RawFormat::Xml => xml(body),
         RawFormat::Yaml => {
@@ -108,6 +101,21 @@ pub fn decode(format: RawFormat, body: &[u8], output_schema: Option<&str>) -> Re
         RawFormat::Text => Ok(Value::String(String::from_utf8_lossy(body).into_owned())),
         RawFormat::Binary => Err(DecodeError("binary bodies are passed through unmapped".into())),
     }
+}
+
+/// Checks that `body` is one well-formed JSON text without building it (the identity output
+/// passes the upstream bytes through once they are known to be JSON).
+pub fn check_json(body: &[u8]) -> Result<(), DecodeError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| ()).map_err(|e| json_error(&e, body))
+}
+
+fn json_error(e: &serde_json::Error, body: &[u8]) -> DecodeError {
+    DecodeError(format!(
+        "invalid JSON at line {} column {}: {e} (body starts `{}`)",
+        e.line(),
+        e.column(),
+        excerpt(body)
+    ))
 }
 
 fn delimited(body: &[u8], delimiter: u8) -> Result<Value, DecodeError> {

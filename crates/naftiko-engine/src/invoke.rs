@@ -176,11 +176,18 @@ impl Engine {
         if status == StatusCode::NO_CONTENT || (body.is_empty() && plan.format == RawFormat::Json) {
             return Ok(Outcome { status, body: OutBody::Empty, call });
         }
-        let decoded = decode(plan.format, &body, plan.output_schema.as_deref()).map_err(|e| InvokeError::Decode {
+        let decode_error = |e: crate::decode::DecodeError| InvokeError::Decode {
             call: plan.call.clone(),
             format: plan.format.as_str(),
             message: e.to_string(),
-        })?;
+        };
+        if output.is_identity() && plan.format == RawFormat::Json && !body.iter().all(u8::is_ascii_whitespace) {
+            // The same JSON value, without parsing it into a tree and writing it out again.
+            crate::decode::check_json(&body).map_err(decode_error)?;
+            let content_type = Some("application/json".to_string());
+            return Ok(Outcome { status, body: OutBody::Raw { bytes: body, content_type }, call });
+        }
+        let decoded = decode(plan.format, &body, plan.output_schema.as_deref()).map_err(decode_error)?;
         let scope = Scope { args: Some(args), inputs, steps: None, redact: false };
         Ok(Outcome { status, body: OutBody::Json(output.apply(&decoded, &scope)), call })
     }

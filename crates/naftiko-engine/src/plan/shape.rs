@@ -290,6 +290,12 @@ impl Output {
         }
     }
 
+    /// True when the output is the whole decoded body unchanged (`type: object, mapping: $.`,
+    /// no properties): a JSON body can then be sent on as it came, once checked.
+    pub fn is_identity(&self) -> bool {
+        matches!(self, Output::Single(Shape::Object(Path::Root, props)) if props.is_empty())
+    }
+
     /// True when every part is static (mock mode).
     pub fn is_static(&self) -> bool {
         match self {
