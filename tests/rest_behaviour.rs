@@ -248,7 +248,7 @@ async fn forward_rejects_escapes_and_sends_nothing() {
         "https:",
     ] {
         // Build the raw request line ourselves: clients normalise `..` away.
-        let (status, _) = raw_get(&base, &format!("/notion/{tail}")).await;
+        let (status, _) = support::raw_get(&base, &format!("/notion/{tail}")).await;
         assert_eq!(status, 400, "`{tail}` must be rejected");
     }
     let r = client.get(format!("{base}/notion/ok")).send().await.unwrap();
@@ -256,17 +256,4 @@ async fn forward_rejects_escapes_and_sends_nothing() {
     let sent = upstream.requests();
     assert_eq!(sent.len(), 1, "only the safe request reached the upstream: {sent:#?}");
     assert_eq!(sent[0].path, "/v1/ok");
-}
-
-/// Sends `GET path` exactly as written (no normalisation) and returns the status and body.
-async fn raw_get(base: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let addr = base.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    (status, text)
 }

@@ -2,6 +2,7 @@
 //! summarising timings.
 
 pub mod proc;
+pub mod servers;
 pub mod wrk;
 
 use std::path::PathBuf;

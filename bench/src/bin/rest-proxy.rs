@@ -7,80 +7,23 @@
 //! `cargo run --release -p naftiko-bench --bin rest-proxy` (WRK_THREADS, WRK_CONNECTIONS,
 //! WRK_SECONDS change the load; defaults 1, 50, 10).
 
-use std::process::Command;
 use std::time::Duration;
 
-use naftiko_bench::proc::{free_port, naftiko_bin, require, spawn, wait_port};
-use naftiko_bench::workspace_root;
+use naftiko_bench::proc::{free_port, require, wait_port};
+use naftiko_bench::servers::{self, curl, workers};
 use naftiko_bench::wrk::{self, Figures, Settings};
 
 fn main() {
-    let nginx = require("nginx", "apt-get install -y nginx-light");
-    let haproxy = require("haproxy", "apt-get install -y haproxy");
     require("wrk", "apt-get install -y wrk");
-    let naftiko = naftiko_bin();
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    let fixture = workspace_root().join("bench/fixtures");
-    std::fs::copy(fixture.join("item.json"), d.join("item.json")).expect("copy item.json");
-    let expected: serde_json::Value = serde_json::from_slice(&std::fs::read(d.join("item.json")).unwrap()).unwrap();
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-
+    let expected = servers::item_json(d);
+    let workers = workers();
     let (up, nproxy, hproxy, naf, naf_mcp) = (free_port(), free_port(), free_port(), free_port(), free_port());
-    let nginx_conf = |name: &str, server: String| {
-        let conf = format!(
-            "worker_processes {workers};\ndaemon off;\npid {p}/{name}.pid;\nerror_log {p}/{name}-error.log;\nevents {{ worker_connections 8192; }}\n\
-             http {{\n  access_log off;\n  keepalive_requests 1000000;\n  {server}\n}}\n",
-            p = d.display()
-        );
-        let path = d.join(format!("{name}.conf"));
-        std::fs::write(&path, conf).unwrap();
-        path
-    };
-    let up_conf = nginx_conf(
-        "upstream",
-        format!(
-            "server {{ listen 127.0.0.1:{up}; root {}; location = /item.json {{ default_type application/json; }} }}",
-            d.display()
-        ),
-    );
-    let proxy_conf = nginx_conf(
-        "proxy",
-        format!(
-            "upstream up {{ server 127.0.0.1:{up}; keepalive 64; }}\n  server {{ listen 127.0.0.1:{nproxy}; location / {{ proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection \"\"; }} }}"
-        ),
-    );
-    let hap_conf = d.join("haproxy.cfg");
-    std::fs::write(
-        &hap_conf,
-        format!(
-            "global\n  nbthread {workers}\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 30s\n  timeout server 30s\n  option http-keep-alive\n\
-             frontend fe\n  bind 127.0.0.1:{hproxy}\n  default_backend be\nbackend be\n  http-reuse always\n  server up 127.0.0.1:{up} maxconn 2000\n"
-        ),
-    )
-    .unwrap();
-
-    let _up = spawn("nginx-upstream", Command::new(&nginx).arg("-p").arg(d).arg("-c").arg(&up_conf), d);
-    let _np = spawn("nginx-proxy", Command::new(&nginx).arg("-p").arg(d).arg("-c").arg(&proxy_conf), d);
-    let _hp = spawn("haproxy", Command::new(&haproxy).arg("-f").arg(&hap_conf), d);
-    let naf_cmd = format!(
-        "{} serve {} --base-uri static=http://127.0.0.1:{up} --listen bench=127.0.0.1:{naf} --listen bench-mcp=127.0.0.1:{naf_mcp}",
-        naftiko.display(),
-        fixture.join("proxy-bench.yaml").display()
-    );
-    let _nf = spawn(
-        "naftiko",
-        Command::new(&naftiko)
-            .arg("serve")
-            .arg(fixture.join("proxy-bench.yaml"))
-            .arg("--base-uri")
-            .arg(format!("static=http://127.0.0.1:{up}"))
-            .arg("--listen")
-            .arg(format!("bench=127.0.0.1:{naf}"))
-            .arg("--listen")
-            .arg(format!("bench-mcp=127.0.0.1:{naf_mcp}")),
-        d,
-    );
+    let _up = servers::static_upstream(d, up);
+    let _np = servers::nginx_proxy(d, nproxy, up);
+    let _hp = servers::haproxy(d, hproxy, up);
+    let (_nf, naf_cmd) = servers::naftiko(d, up, naf, naf_mcp);
     for (name, port) in [("upstream", up), ("nginx proxy", nproxy), ("haproxy", hproxy), ("naftiko", naf)] {
         if wait_port(port, Duration::from_secs(10)).is_none() {
             eprintln!("{name} did not start; see the logs in {}", d.display());
@@ -97,7 +40,7 @@ fn main() {
     ];
     // A benchmark of error responses is worthless: every target must answer the fixed JSON.
     for (name, url) in &targets {
-        let body = curl_get(url);
+        let body = curl(&[url]);
         let got: serde_json::Value =
             serde_json::from_str(&body).unwrap_or_else(|e| panic!("{name} ({url}) did not answer JSON ({e}): {body}"));
         assert_eq!(got, expected, "{name} answered something else");
@@ -149,10 +92,4 @@ fn main() {
         simple.rps / ngx.rps.max(1.0),
         verdict(simple.rps >= 0.9 * ngx.rps)
     );
-}
-
-/// One GET without pulling an HTTP client into the benchmark harness: curl is everywhere.
-fn curl_get(url: &str) -> String {
-    let out = Command::new("curl").args(["-s", "--max-time", "5", url]).output().expect("curl");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }

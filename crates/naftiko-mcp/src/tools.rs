@@ -148,7 +148,11 @@ fn outcome_result(outcome: Outcome, wrap: bool) -> CallToolResult {
             }
         },
     };
-    let text = value.to_string();
+    // A JSON body passed through is already its own text; anything built is printed once.
+    let text = match &outcome.body {
+        OutBody::Raw { bytes, .. } => String::from_utf8_lossy(bytes).trim().to_string(),
+        _ => value.to_string(),
+    };
     let structured = if wrap && !value.is_object() { json!({ "result": value }) } else { value };
     success(text, structured)
 }

@@ -178,7 +178,8 @@ impl Shape {
                 if props.is_empty() {
                     return scoped.into_owned();
                 }
-                if scoped.is_null() {
+                // Nothing to read from: null, unless every property is a value (mock mode).
+                if scoped.is_null() && !self.is_static() {
                     return Value::Null;
                 }
                 let mut out = Map::with_capacity(props.len());
@@ -407,6 +408,18 @@ mod tests {
         let s = Shape::compile(&p, &Vocabulary::default(), Mode::Mapped).unwrap();
         assert!(s.is_static());
         assert_eq!(s.apply(&Value::Null, &Scope::of(&i)), json!(3));
+    }
+
+    #[test]
+    fn an_object_of_values_is_built_without_an_upstream_body() {
+        let p = with_props(
+            param("object", None),
+            vec![("name", OutputParam { value: Some(sp(json!("Northern Star"))), ..param("string", None) })],
+        );
+        assert_eq!(apply(&p, &Value::Null), json!({"name": "Northern Star"}));
+        // An object read from the body is null when the body has nothing there.
+        let mapped = with_props(param("object", Some("$.ship")), vec![("name", param("string", Some("$.name")))]);
+        assert_eq!(apply(&mapped, &json!({})), Value::Null);
     }
 
     #[test]
