@@ -7,6 +7,7 @@
 
 mod auth;
 mod error;
+mod url_cache;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -309,7 +310,7 @@ impl HttpExecutor {
             full_url.push(if full_url.contains('?') { '&' } else { '?' });
             full_url.push_str(&encoded.join("&"));
         }
-        let parsed = reqwest::Url::parse(&full_url).map_err(|e| UpstreamError::InvalidRequest {
+        let parsed = url_cache::parse(&full_url).map_err(|e| UpstreamError::InvalidRequest {
             call: call.clone(),
             method: method.clone(),
             url: safe_url.clone(),
@@ -341,7 +342,10 @@ impl HttpExecutor {
             (None, Some(s)) => Some(s),
             (None, None) => None,
         };
-        let resp = build(headers.clone(), first_body)
+        // Only a digest challenge needs the headers a second time.
+        let first_headers =
+            if matches!(auth, Some(Auth::Digest { .. })) { headers.clone() } else { std::mem::take(&mut headers) };
+        let resp = build(first_headers, first_body)
             .send()
             .await
             .map_err(|e| UpstreamError::from_reqwest(&call, &method, &safe_url, deadline, &e))?;
