@@ -42,7 +42,15 @@ pub fn spawn(name: &str, cmd: &mut Command, log_dir: &Path) -> Guard {
 
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    free_ports::<1>()[0]
+}
+
+/// `N` distinct ports nothing listens on right now (held together while chosen, so no two
+/// servers of one benchmark get the same one).
+pub fn free_ports<const N: usize>() -> [u16; N] {
+    let held: Vec<std::net::TcpListener> =
+        (0..N).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("free port")).collect();
+    std::array::from_fn(|i| held[i].local_addr().expect("local address").port())
 }
 
 /// Waits until `127.0.0.1:port` accepts connections.

@@ -12,7 +12,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use naftiko_bench::proc::{free_port, require, spawn, wait_port};
+use naftiko_bench::proc::{free_ports, require, spawn, wait_port};
 use naftiko_bench::servers::{self, curl};
 use naftiko_bench::workspace_root;
 use naftiko_bench::wrk::{self, Figures, Settings};
@@ -68,7 +68,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
     let expected = servers::item_json(d);
-    let (up, nproxy, naf, naf_mcp, fast) = (free_port(), free_port(), free_port(), free_port(), free_port());
+    let [up, nproxy, naf, naf_mcp, fast] = free_ports();
     let _up = servers::static_upstream(d, up);
     let _np = servers::nginx_proxy(d, nproxy, up);
     let (_nf, naf_cmd) = servers::naftiko(d, up, naf, naf_mcp);

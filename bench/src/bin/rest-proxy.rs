@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use naftiko_bench::proc::{free_port, require, wait_port};
+use naftiko_bench::proc::{free_ports, require, wait_port};
 use naftiko_bench::servers::{self, curl, workers};
 use naftiko_bench::wrk::{self, Figures, Settings};
 
@@ -19,7 +19,7 @@ fn main() {
     let d = dir.path();
     let expected = servers::item_json(d);
     let workers = workers();
-    let (up, nproxy, hproxy, naf, naf_mcp) = (free_port(), free_port(), free_port(), free_port(), free_port());
+    let [up, nproxy, hproxy, naf, naf_mcp] = free_ports();
     let _up = servers::static_upstream(d, up);
     let _np = servers::nginx_proxy(d, nproxy, up);
     let _hp = servers::haproxy(d, hproxy, up);

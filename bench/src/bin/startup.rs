@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use naftiko_bench::proc::{free_port, naftiko_bin, spawn, status_kb, wait_port};
+use naftiko_bench::proc::{free_ports, naftiko_bin, spawn, status_kb, wait_port};
 use naftiko_bench::{ms, summary, workspace_root};
 
 fn main() {
@@ -20,7 +20,7 @@ fn main() {
     let mut rss = Vec::new();
     let mut anon = Vec::new();
     for round in 0..rounds {
-        let (rest, mcp) = (free_port(), free_port());
+        let [rest, mcp] = free_ports();
         let started = Instant::now();
         let guard = spawn(
             "naftiko",
