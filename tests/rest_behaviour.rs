@@ -257,3 +257,26 @@ async fn forward_rejects_escapes_and_sends_nothing() {
     assert_eq!(sent.len(), 1, "only the safe request reached the upstream: {sent:#?}");
     assert_eq!(sent[0].path, "/v1/ok");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_in_use_is_refused_even_by_another_naftiko() {
+    let upstream = Upstream::start().await;
+    upstream.respond(|_| Reply::json(200, user_body()));
+    let first = shaping(&upstream, &[]).await;
+    let taken = first.url("shaping").trim_start_matches("http://").to_string();
+    let base = format!("api={}/v2", upstream.url());
+    let out = std::process::Command::new(support::naftiko_bin())
+        .arg("serve")
+        .arg(fixture("shaping.yaml"))
+        .args(["--base-uri", &base, "--listen", &format!("shaping={taken}")])
+        .env("FIXTURE_TOKEN", "t")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&format!("cannot listen on {taken}")), "{stderr}");
+    // The first one still serves every request (none went to the refused process).
+    for _ in 0..20 {
+        assert_eq!(get(format!("{}/whole/1", first.url("shaping"))).await.0, 200);
+    }
+}

@@ -7,6 +7,7 @@ use clap::Parser;
 mod mcp;
 mod serve;
 mod validate;
+mod workers;
 
 /// Naftiko capability runtime.
 #[derive(Debug, Parser)]

@@ -34,6 +34,9 @@ pub struct Args {
     /// Upstream total timeout, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     timeout_ms: u64,
+    /// Threads serving each REST adapter (one single-threaded runtime each); default: one per core.
+    #[arg(long, value_parser = clap::value_parser!(usize))]
+    workers: Option<usize>,
     /// Largest upstream response accepted, in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]
     max_response_bytes: usize,
@@ -107,7 +110,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         max_response_bytes: args.max_response_bytes,
         ..ExecutorConfig::default()
     };
-    let executor = HttpExecutor::new(config).context("cannot create the HTTP client")?;
+    let executor = HttpExecutor::new(config.clone()).context("cannot create the HTTP client")?;
     let engine = Engine::new(executor, args.dry_run);
     if args.dry_run {
         eprintln!("naftiko: dry run: nothing is sent upstream; every call answers with the request it would send");
@@ -115,13 +118,19 @@ async fn serve(args: &Args) -> Result<ExitCode> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
+    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let mut rest_threads = Vec::new();
     for adapter in &capability.rest {
-        let addr = listen_addr(&adapter.listener.namespace, &adapter.listener.address, adapter.listener.port, &listen);
-        let listener = tokio::net::TcpListener::bind(&addr)
+        let ns = &adapter.listener.namespace;
+        let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, &listen);
+        let resolved = tokio::net::lookup_host(&addr)
             .await
-            .with_context(|| format!("REST adapter `{}` cannot listen on {addr}", adapter.listener.namespace))?;
-        let local = listener.local_addr()?;
-        eprintln!("naftiko: rest {} listening on http://{local}", adapter.listener.namespace);
+            .ok()
+            .and_then(|mut a| a.next())
+            .ok_or_else(|| anyhow!("REST adapter `{ns}` cannot listen on {addr}: not an address"))?;
+        let (local, listeners) = crate::workers::bind_group(resolved, workers)
+            .with_context(|| format!("REST adapter `{ns}` cannot listen on {addr}"))?;
+        eprintln!("naftiko: rest {ns} listening on http://{local}");
         for route in &adapter.routes {
             for op in &route.operations {
                 eprintln!("naftiko:   {:<6} {} {}", op.method.as_str(), route.path, op.summary);
@@ -130,15 +139,10 @@ async fn serve(args: &Args) -> Result<ExitCode> {
                 eprintln!("naftiko:   *      {} forwards to {} ({})", route.path, f.namespace, f.base_uri);
             }
         }
-        let adapter = adapter.clone();
-        let engine = engine.clone();
-        let mut rx = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            };
-            naftiko_rest::serve(listener, &adapter, engine, shutdown).await
-        }));
+        rest_threads.extend(
+            crate::workers::start(adapter, listeners, &config, args.dry_run, &stop_rx)
+                .with_context(|| format!("REST adapter `{ns}` cannot start its workers"))?,
+        );
     }
     for adapter in &capability.skill {
         let addr = listen_addr(&adapter.listener.namespace, &adapter.listener.address, adapter.listener.port, &listen);
@@ -161,7 +165,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     let base_dir = args.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     let mcp = crate::mcp::start(&capability, &engine, &listen, &stop_rx, &base_dir).await?;
     tasks.extend(mcp.tasks);
-    if tasks.is_empty() && mcp.stdio.is_none() {
+    if tasks.is_empty() && rest_threads.is_empty() && mcp.stdio.is_none() {
         eprintln!("naftiko: {} exposes nothing this runtime serves", args.file.display());
         return Ok(ExitCode::from(1));
     }
@@ -182,6 +186,11 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     }
     eprintln!("naftiko: shutting down");
     let _ = stop_tx.send(true);
+    for t in rest_threads {
+        tasks.push(tokio::task::spawn_blocking(move || {
+            t.join().unwrap_or_else(|_| Err(std::io::Error::other("a REST worker panicked")))
+        }));
+    }
     for t in tasks {
         match t.await {
             Ok(Err(e)) => eprintln!("naftiko: server error: {e}"),

@@ -35,15 +35,17 @@ pub fn app(adapter: &RestAdapter, engine: Engine) -> (axum::Router, Vec<RouteWar
     (app, warnings)
 }
 
-/// Serves one REST adapter on `listener` until `shutdown` completes.
+/// Serves one REST adapter on `listener` until `shutdown` completes; `log_warnings` logs the
+/// route table's warnings (once per adapter when several workers serve it).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     adapter: &RestAdapter,
     engine: Engine,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    log_warnings: bool,
 ) -> std::io::Result<()> {
     let (app, warnings) = app(adapter, engine);
-    for w in warnings {
+    for w in warnings.iter().filter(|_| log_warnings) {
         tracing::warn!("{}", w.0);
     }
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
