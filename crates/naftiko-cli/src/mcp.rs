@@ -6,12 +6,15 @@ use naftiko_engine::plan::Capability;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::workers::{ServeFn, Workers};
+use std::sync::Arc;
+
 use crate::serve::listen_addr;
 
-/// Running MCP adapters: HTTP server tasks, and the stdio one (the process ends with it).
+/// Running MCP adapters: HTTP server threads, and the stdio one (the process ends with it).
 pub struct Started {
-    /// HTTP servers.
-    pub tasks: Vec<JoinHandle<std::io::Result<()>>>,
+    /// HTTP servers, thread-per-core.
+    pub threads: Vec<std::thread::JoinHandle<std::io::Result<()>>>,
     /// The stdio server, when an adapter uses `transport: stdio`.
     pub stdio: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -23,33 +26,34 @@ pub async fn start(
     listen: &[(String, String)],
     stop: &watch::Receiver<bool>,
     base_dir: &std::path::Path,
+    workers: &Workers,
 ) -> anyhow::Result<Started> {
-    let mut started = Started { tasks: Vec::new(), stdio: None };
+    let mut started = Started { threads: Vec::new(), stdio: None };
     for adapter in &capability.mcp {
-        let server = naftiko_mcp::server(adapter, engine.clone(), base_dir);
         let ns = &adapter.listener.namespace;
         if adapter.stdio {
+            let server = naftiko_mcp::server(adapter, engine.clone(), base_dir);
             eprintln!("naftiko: mcp {ns} on stdio ({} tools)", adapter.tools.len());
             started.stdio =
                 Some(tokio::spawn(naftiko_mcp::serve_stdio(server, tokio::io::stdin(), tokio::io::stdout())));
             continue;
         }
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, listen);
-        let listener = tokio::net::TcpListener::bind(&addr)
-            .await
-            .with_context(|| format!("MCP adapter `{ns}` cannot listen on {addr}"))?;
-        eprintln!("naftiko: mcp {ns} listening on http://{}", listener.local_addr()?);
+        let (local, listeners) = crate::workers::bind("MCP", ns, &addr, workers.count).await?;
+        eprintln!("naftiko: mcp {ns} listening on http://{local}");
         for t in &adapter.tools {
             eprintln!("naftiko:   tool   {}", t.name);
         }
-        let mut rx = stop.clone();
-        let auth = adapter.listener.auth.clone();
-        started.tasks.push(tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            };
-            naftiko_mcp::serve_http(listener, server, auth, shutdown).await
-        }));
+        let (served, base_dir) = (adapter.clone(), base_dir.to_path_buf());
+        let serve: Arc<ServeFn> = Arc::new(move |listener, engine, shutdown, _first| {
+            let server = naftiko_mcp::server(&served, engine, &base_dir);
+            let auth = served.listener.auth.clone();
+            Box::pin(naftiko_mcp::serve_http(listener, server, auth, shutdown))
+        });
+        started.threads.extend(
+            crate::workers::start(&format!("mcp-{ns}"), listeners, &workers.config, workers.dry_run, stop, serve)
+                .with_context(|| format!("MCP adapter `{ns}` cannot start its workers"))?,
+        );
     }
     Ok(started)
 }

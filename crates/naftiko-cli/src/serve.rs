@@ -1,7 +1,8 @@
 //! `naftiko serve FILE [--base-uri NS=URL]... [--listen NS=ADDR:PORT]... [--dry-run]`.
 //!
-//! Validates first (errors stop it, with the diagnostics), resolves binds, compiles, binds every
-//! adapter's listener, logs one line per route, and shuts down gracefully on SIGINT/SIGTERM.
+//! Checks first (errors stop it, with the diagnostics), resolves binds, compiles, binds every
+//! adapter's listener (HTTP adapters thread-per-core, see `workers`), logs one line per route,
+//! and shuts down gracefully on SIGINT/SIGTERM.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,9 @@ use naftiko_engine::invoke::Engine;
 use naftiko_engine::plan::{Capability, Options};
 use naftiko_spec::diag::{count, render_human_grouped};
 use tokio::sync::watch;
+
+use crate::workers::{ServeFn, Workers};
+use std::sync::Arc;
 
 /// Arguments of `naftiko serve`.
 #[derive(Debug, clap::Args)]
@@ -118,18 +122,16 @@ async fn serve(args: &Args) -> Result<ExitCode> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let mut rest_threads = Vec::new();
+    let workers = Workers {
+        count: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
+        config: config.clone(),
+        dry_run: args.dry_run,
+    };
+    let mut threads = Vec::new();
     for adapter in &capability.rest {
         let ns = &adapter.listener.namespace;
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, &listen);
-        let resolved = tokio::net::lookup_host(&addr)
-            .await
-            .ok()
-            .and_then(|mut a| a.next())
-            .ok_or_else(|| anyhow!("REST adapter `{ns}` cannot listen on {addr}: not an address"))?;
-        let (local, listeners) = crate::workers::bind_group(resolved, workers)
-            .with_context(|| format!("REST adapter `{ns}` cannot listen on {addr}"))?;
+        let (local, listeners) = crate::workers::bind("REST", ns, &addr, workers.count).await?;
         eprintln!("naftiko: rest {ns} listening on http://{local}");
         for route in &adapter.routes {
             for op in &route.operations {
@@ -139,8 +141,13 @@ async fn serve(args: &Args) -> Result<ExitCode> {
                 eprintln!("naftiko:   *      {} forwards to {} ({})", route.path, f.namespace, f.base_uri);
             }
         }
-        rest_threads.extend(
-            crate::workers::start(adapter, listeners, &config, args.dry_run, &stop_rx)
+        let served = adapter.clone();
+        let serve: Arc<ServeFn> = Arc::new(move |listener, engine, shutdown, first| {
+            let adapter = served.clone();
+            Box::pin(async move { naftiko_rest::serve(listener, &adapter, engine, shutdown, first).await })
+        });
+        threads.extend(
+            crate::workers::start(&format!("rest-{ns}"), listeners, &workers.config, workers.dry_run, &stop_rx, serve)
                 .with_context(|| format!("REST adapter `{ns}` cannot start its workers"))?,
         );
     }
@@ -163,9 +170,9 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         }));
     }
     let base_dir = args.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    let mcp = crate::mcp::start(&capability, &engine, &listen, &stop_rx, &base_dir).await?;
-    tasks.extend(mcp.tasks);
-    if tasks.is_empty() && rest_threads.is_empty() && mcp.stdio.is_none() {
+    let mcp = crate::mcp::start(&capability, &engine, &listen, &stop_rx, &base_dir, &workers).await?;
+    threads.extend(mcp.threads);
+    if tasks.is_empty() && threads.is_empty() && mcp.stdio.is_none() {
         eprintln!("naftiko: {} exposes nothing this runtime serves", args.file.display());
         return Ok(ExitCode::from(1));
     }
@@ -186,9 +193,9 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     }
     eprintln!("naftiko: shutting down");
     let _ = stop_tx.send(true);
-    for t in rest_threads {
+    for t in threads {
         tasks.push(tokio::task::spawn_blocking(move || {
-            t.join().unwrap_or_else(|_| Err(std::io::Error::other("a REST worker panicked")))
+            t.join().unwrap_or_else(|_| Err(std::io::Error::other("a worker thread panicked")))
         }));
     }
     for t in tasks {

@@ -1,16 +1,44 @@
-//! REST adapters served thread-per-core: one single-threaded runtime per worker, each with its
-//! own listening socket on the adapter's port (`SO_REUSEPORT`: the kernel spreads connections)
-//! and its own upstream connection pool. A request and the upstream calls it makes then run on
-//! one thread, with no cross-thread wake-ups — the request path is the product's hot path.
+//! HTTP adapters (REST and MCP) served thread-per-core: one single-threaded runtime per worker,
+//! each with its own listening socket on the adapter's port (`SO_REUSEPORT`: the kernel spreads
+//! connections) and its own upstream connection pool. A request and the upstream calls it makes
+//! then run on one thread, with no cross-thread wake-ups — the request path is the hot path.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use naftiko_engine::http::{ExecutorConfig, HttpExecutor};
 use naftiko_engine::invoke::Engine;
-use naftiko_engine::plan::RestAdapter;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
+
+/// How HTTP adapters are served: how many workers, and what each worker's engine is made of.
+#[derive(Debug, Clone)]
+pub struct Workers {
+    /// Workers per adapter.
+    pub count: usize,
+    /// The upstream client settings (each worker has its own pool).
+    pub config: ExecutorConfig,
+    /// `--dry-run`.
+    pub dry_run: bool,
+}
+
+/// Resolves `addr` and binds one socket per worker on it; errors name the adapter.
+pub async fn bind(
+    kind: &str,
+    ns: &str,
+    addr: &str,
+    count: usize,
+) -> anyhow::Result<(SocketAddr, Vec<std::net::TcpListener>)> {
+    use anyhow::Context;
+    let resolved = tokio::net::lookup_host(addr)
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| anyhow::anyhow!("{kind} adapter `{ns}` cannot listen on {addr}: not an address"))?;
+    bind_group(resolved, count).with_context(|| format!("{kind} adapter `{ns}` cannot listen on {addr}"))
+}
 
 /// Binds `n` sockets on `addr` sharing one port. A plain socket is bound first (and dropped) so
 /// that a port any other process holds — another naftiko included — is refused as usual rather
@@ -34,30 +62,37 @@ pub fn bind_group(addr: SocketAddr, n: usize) -> std::io::Result<(SocketAddr, Ve
     Ok((local, listeners))
 }
 
-/// Starts one worker thread per listener, each serving `adapter` until `stop` turns true.
+/// What a worker does with its listener: serve until the shutdown future completes. It gets
+/// the worker's own engine, and `true` on the first worker (to log load-time warnings once).
+pub type ServeFn = dyn Fn(tokio::net::TcpListener, Engine, ShutdownFuture, bool) -> ServeFuture + Send + Sync;
+/// Completes when the process shuts down.
+pub type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+/// A worker's server.
+pub type ServeFuture = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
+
+/// Starts one worker thread per listener, each running `serve` until `stop` turns true.
 pub fn start(
-    adapter: &RestAdapter,
+    name: &str,
     listeners: Vec<std::net::TcpListener>,
     config: &ExecutorConfig,
     dry_run: bool,
     stop: &watch::Receiver<bool>,
+    serve: Arc<ServeFn>,
 ) -> std::io::Result<Vec<JoinHandle<std::io::Result<()>>>> {
     let mut threads = Vec::new();
     for (i, listener) in listeners.into_iter().enumerate() {
-        let adapter = adapter.clone();
         let config = config.clone();
         let mut stop = stop.clone();
-        let name = format!("rest-{}-{i}", adapter.listener.namespace);
-        threads.push(std::thread::Builder::new().name(name).spawn(move || {
+        let serve = serve.clone();
+        threads.push(std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener)?;
                 let executor = HttpExecutor::new(config).map_err(std::io::Error::other)?;
-                let shutdown = async move {
+                let shutdown = Box::pin(async move {
                     let _ = stop.wait_for(|stop| *stop).await;
-                };
-                // The adapter's load-time warnings are logged once, by the first worker.
-                naftiko_rest::serve(listener, &adapter, Engine::new(executor, dry_run), shutdown, i == 0).await
+                });
+                serve(listener, Engine::new(executor, dry_run), shutdown, i == 0).await
             })
         })?);
     }
