@@ -53,6 +53,9 @@ pub fn bind_group(addr: SocketAddr, n: usize) -> std::io::Result<(SocketAddr, Ve
             socket.set_reuse_address(true)?;
             #[cfg(unix)]
             socket.set_reuse_port(true)?;
+            // Inherited by accepted connections: a response written in two parts (headers, then
+            // a streamed body) must not wait for the client's delayed ACK.
+            socket.set_tcp_nodelay(true)?;
             socket.bind(&local.into())?;
             socket.listen(1024)?;
             socket.set_nonblocking(true)?;
@@ -97,4 +100,27 @@ pub fn start(
         })?);
     }
     Ok(threads)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_group_shares_one_port_refuses_a_held_one_and_accepts_without_nagle() {
+        let (local, listeners) = super::bind_group("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+        assert_eq!(listeners.len(), 2);
+        assert!(listeners.iter().all(|l| l.local_addr().unwrap() == local));
+        // Held by the group: a plain bind — what a second process does first — is refused.
+        assert!(super::bind_group(local, 1).is_err());
+        let _client = std::net::TcpStream::connect(local).unwrap();
+        let accepted = (0..200)
+            .find_map(|_| {
+                let got = listeners.iter().find_map(|l| l.accept().ok());
+                if got.is_none() {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                got
+            })
+            .expect("the connection is accepted by one of the group");
+        assert!(accepted.0.nodelay().unwrap(), "TCP_NODELAY is inherited by accepted connections");
+    }
 }
