@@ -51,7 +51,7 @@ pub async fn start(
             Box::pin(naftiko_mcp::serve_http(listener, server, auth, shutdown))
         });
         started.threads.extend(
-            crate::workers::start(&format!("mcp-{ns}"), listeners, &workers.config, workers.dry_run, stop, serve)
+            crate::workers::start(&format!("mcp-{ns}"), listeners, workers, stop, serve)
                 .with_context(|| format!("MCP adapter `{ns}` cannot start its workers"))?,
         );
     }

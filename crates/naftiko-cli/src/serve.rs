@@ -38,7 +38,7 @@ pub struct Args {
     /// Upstream total timeout, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     timeout_ms: u64,
-    /// Threads serving each REST adapter (one single-threaded runtime each); default: one per core.
+    /// Threads serving each REST and MCP (HTTP) adapter, one single-threaded runtime each; default: one per core.
     #[arg(long, value_parser = clap::value_parser!(usize))]
     workers: Option<usize>,
     /// Largest upstream response accepted, in bytes.
@@ -147,7 +147,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             Box::pin(async move { naftiko_rest::serve(listener, &adapter, engine, shutdown, first).await })
         });
         threads.extend(
-            crate::workers::start(&format!("rest-{ns}"), listeners, &workers.config, workers.dry_run, &stop_rx, serve)
+            crate::workers::start(&format!("rest-{ns}"), listeners, &workers, &stop_rx, serve)
                 .with_context(|| format!("REST adapter `{ns}` cannot start its workers"))?,
         );
     }

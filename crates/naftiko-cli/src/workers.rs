@@ -73,30 +73,38 @@ pub type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 /// A worker's server.
 pub type ServeFuture = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
 
-/// Starts one worker thread per listener, each running `serve` until `stop` turns true.
+/// Starts one worker thread per listener, each running `serve` until `stop` turns true. A worker
+/// that fails says so on stderr at once, named (`rest-NS-0: …`), not only at shutdown.
 pub fn start(
     name: &str,
     listeners: Vec<std::net::TcpListener>,
-    config: &ExecutorConfig,
-    dry_run: bool,
+    workers: &Workers,
     stop: &watch::Receiver<bool>,
     serve: Arc<ServeFn>,
 ) -> std::io::Result<Vec<JoinHandle<std::io::Result<()>>>> {
     let mut threads = Vec::new();
     for (i, listener) in listeners.into_iter().enumerate() {
-        let config = config.clone();
+        let Workers { config, dry_run, .. } = workers.clone();
         let mut stop = stop.clone();
         let serve = serve.clone();
-        threads.push(std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)?;
-                let executor = HttpExecutor::new(config).map_err(std::io::Error::other)?;
-                let shutdown = Box::pin(async move {
-                    let _ = stop.wait_for(|stop| *stop).await;
-                });
-                serve(listener, Engine::new(executor, dry_run), shutdown, i == 0).await
-            })
+        let thread = format!("{name}-{i}");
+        threads.push(std::thread::Builder::new().name(thread.clone()).spawn(move || {
+            let run = || -> std::io::Result<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let executor = HttpExecutor::new(config).map_err(std::io::Error::other)?;
+                    let shutdown = Box::pin(async move {
+                        let _ = stop.wait_for(|stop| *stop).await;
+                    });
+                    serve(listener, Engine::new(executor, dry_run), shutdown, i == 0).await
+                })
+            };
+            let result = run();
+            if let Err(e) = &result {
+                eprintln!("naftiko: {thread}: {e}");
+            }
+            result
         })?);
     }
     Ok(threads)
