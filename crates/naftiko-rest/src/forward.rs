@@ -9,6 +9,7 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
+use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use naftiko_engine::expr::Scope;
@@ -51,11 +52,22 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
         headers.remove(header::AUTHORIZATION);
     }
     let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
-    let has_body =
-        parts.headers.contains_key(header::CONTENT_LENGTH) || parts.headers.contains_key(header::TRANSFER_ENCODING);
-    let body = if has_body {
+    let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
+    let length = match parts.headers.get(header::CONTENT_LENGTH) {
+        Some(v) if !chunked => match v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) {
+            Some(n) => Some(n),
+            None => {
+                return Problem::new(StatusCode::BAD_REQUEST, "Bad Request", "invalid Content-Length header")
+                    .into_response();
+            }
+        },
+        _ => None,
+    };
+    let body = if chunked || length.is_some_and(|n| n > 0) {
         let stream = body.into_data_stream().map_err(std::io::Error::other);
-        UpstreamBody::Stream { body: reqwest::Body::wrap_stream(stream), content_type }
+        UpstreamBody::Stream { body: Box::pin(stream), length, content_type }
+    } else if length == Some(0) {
+        UpstreamBody::Bytes { bytes: Bytes::new(), content_type }
     } else {
         UpstreamBody::None
     };

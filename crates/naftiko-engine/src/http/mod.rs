@@ -1,12 +1,16 @@
 //! The HTTP executor: the only thing in naftiko that talks to upstreams.
 //!
-//! One shared, pooled `reqwest` client with connect and total timeouts, a maximum response
-//! size enforced while streaming, redirects not followed, credentials applied here (digest with
-//! a real challenge round-trip), hop-by-hop headers removed, and typed errors that name the
-//! call and the URL without its query string (query values can be credentials).
+//! Connect and total timeouts, a maximum response size enforced while streaming, redirects not
+//! followed, credentials applied here (digest with a real challenge round-trip), hop-by-hop
+//! headers removed, and typed errors that name the call and the URL without its query string
+//! (query values can be credentials). Two transports sit under that one front: `http://` calls
+//! are written and read on the calling task over the executor's own keep-alive connections
+//! ([`h1`]: no task hops, the cheapest path to a nearby upstream); `https://` calls go through one
+//! shared, pooled `reqwest` client (TLS, HTTP/2).
 
 mod auth;
 mod error;
+mod h1;
 mod url_cache;
 
 use std::sync::Arc;
@@ -20,6 +24,7 @@ use crate::CallSite;
 use crate::secret::Secret;
 
 pub use error::UpstreamError;
+pub use h1::BodyStream;
 
 /// Settings of the executor.
 #[derive(Debug, Clone)]
@@ -34,6 +39,9 @@ pub struct ExecutorConfig {
     pub pool_idle_per_host: usize,
     /// `User-Agent` sent upstream.
     pub user_agent: String,
+    /// Whether `http://` calls use the executor's own HTTP/1.1 connections (the default) rather
+    /// than the shared client that serves `https://`.
+    pub own_plain_http: bool,
 }
 
 impl Default for ExecutorConfig {
@@ -44,6 +52,7 @@ impl Default for ExecutorConfig {
             max_response_bytes: 32 * 1024 * 1024,
             pool_idle_per_host: 256,
             user_agent: format!("naftiko/{}", env!("CARGO_PKG_VERSION")),
+            own_plain_http: true,
         }
     }
 }
@@ -57,7 +66,10 @@ pub struct HttpExecutor {
 #[derive(Debug)]
 struct Inner {
     client: reqwest::Client,
+    plain: Option<Arc<h1::Pool>>,
     config: ExecutorConfig,
+    /// `User-Agent` and `Accept`, sent unless the request has its own.
+    default_headers: [(HeaderName, HeaderValue); 2],
 }
 
 /// An upstream request, fully built by the engine.
@@ -80,7 +92,6 @@ pub struct UpstreamRequest {
 }
 
 /// A request body.
-#[derive(Debug)]
 pub enum UpstreamBody {
     /// No body.
     None,
@@ -94,10 +105,26 @@ pub enum UpstreamBody {
     /// A stream (forward), sent as it arrives.
     Stream {
         /// The stream.
-        body: reqwest::Body,
+        body: BodyStream,
+        /// Its length when known (`Content-Length`); chunked otherwise.
+        length: Option<u64>,
         /// `Content-Type`.
         content_type: Option<HeaderValue>,
     },
+}
+
+impl std::fmt::Debug for UpstreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UpstreamBody::None => f.write_str("None"),
+            UpstreamBody::Bytes { bytes, content_type } => {
+                f.debug_struct("Bytes").field("len", &bytes.len()).field("content_type", content_type).finish()
+            }
+            UpstreamBody::Stream { length, content_type, .. } => {
+                f.debug_struct("Stream").field("length", length).field("content_type", content_type).finish()
+            }
+        }
+    }
 }
 
 /// Outbound credentials with their values resolved.
@@ -198,15 +225,22 @@ pub(crate) fn redacted_url(url: &str) -> String {
 impl HttpExecutor {
     /// Builds the shared client.
     pub fn new(config: ExecutorConfig) -> Result<HttpExecutor, reqwest::Error> {
+        const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
         let client = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(config.pool_idle_per_host)
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_idle_timeout(IDLE_TIMEOUT)
             .tcp_nodelay(true)
             .user_agent(config.user_agent.clone())
             .build()?;
-        Ok(HttpExecutor { inner: Arc::new(Inner { client, config }) })
+        let plain = config
+            .own_plain_http
+            .then(|| Arc::new(h1::Pool::new(config.pool_idle_per_host, IDLE_TIMEOUT, config.connect_timeout)));
+        let user_agent =
+            HeaderValue::from_str(&config.user_agent).unwrap_or_else(|_| HeaderValue::from_static("naftiko"));
+        let default_headers = [(header::USER_AGENT, user_agent), (header::ACCEPT, HeaderValue::from_static("*/*"))];
+        Ok(HttpExecutor { inner: Arc::new(Inner { client, plain, config, default_headers }) })
     }
 
     /// The settings.
@@ -223,35 +257,32 @@ impl HttpExecutor {
         let method = req.method.clone();
         let deadline = self.inner.config.total_timeout;
         let limit = self.inner.config.max_response_bytes;
+        let too_large =
+            || UpstreamError::TooLarge { call: call.clone(), method: method.clone(), url: url.clone(), limit };
         let exchange = async {
-            let resp = self.exchange(req).await?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            if let Some(len) = resp.content_length()
-                && len as usize > limit
-            {
-                return Err(UpstreamError::TooLarge {
-                    call: call.clone(),
-                    method: method.clone(),
-                    url: url.clone(),
-                    limit,
-                });
+            let Reply { status, headers, mut body } = self.exchange(req).await?;
+            if body.content_length().is_some_and(|len| len > limit as u64) {
+                return Err(too_large());
             }
-            let mut body = BytesMut::new();
-            let mut stream = resp.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| UpstreamError::from_reqwest(&call, &method, &url, deadline, &e))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(UpstreamError::TooLarge {
-                        call: call.clone(),
-                        method: method.clone(),
-                        url: url.clone(),
-                        limit,
-                    });
+            // A body read in one piece (the usual case) is kept as it is, without a copy.
+            let mut first: Option<Bytes> = None;
+            let mut joined = BytesMut::new();
+            let mut total = 0usize;
+            while let Some(chunk) = body.chunk().await.map_err(|e| unreadable(&call, &method, &url, &e))? {
+                total += chunk.len();
+                if total > limit {
+                    return Err(too_large());
                 }
-                body.extend_from_slice(&chunk);
+                if first.is_none() && joined.is_empty() {
+                    first = Some(chunk);
+                } else {
+                    if let Some(f) = first.take() {
+                        joined.extend_from_slice(&f);
+                    }
+                    joined.extend_from_slice(&chunk);
+                }
             }
-            Ok((status, headers, body.freeze()))
+            Ok((status, headers, first.unwrap_or_else(|| joined.freeze())))
         };
         let result = match tokio::time::timeout(deadline, exchange).await {
             Ok(r) => r,
@@ -282,24 +313,19 @@ impl HttpExecutor {
         let url = redacted_url(&req.url);
         let method = req.method.clone();
         let deadline = self.inner.config.total_timeout;
-        let resp = match tokio::time::timeout(deadline, self.exchange(req)).await {
+        let Reply { status, headers, body } = match tokio::time::timeout(deadline, self.exchange(req)).await {
             Ok(r) => r?,
             Err(_) => return Err(UpstreamError::Timeout { call, method, url, after: deadline }),
         };
-        tracing::debug!(call = %call, %method, url = %url, status = resp.status().as_u16(), "upstream call (streaming)");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.bytes_stream().map(|r| r.map_err(std::io::Error::other));
-        Ok(StreamingResponse { status, headers, body: Box::pin(body) })
+        tracing::debug!(call = %call, %method, url = %url, status = status.as_u16(), "upstream call (streaming)");
+        Ok(StreamingResponse { status, headers, body: body.into_stream() })
     }
 
     /// One request, with the digest round-trip when asked for.
-    async fn exchange(&self, req: UpstreamRequest) -> Result<reqwest::Response, UpstreamError> {
+    async fn exchange(&self, req: UpstreamRequest) -> Result<Reply, UpstreamError> {
         let UpstreamRequest { call, method, url, query, mut headers, body, auth } = req;
         let safe_url = redacted_url(&url);
-        let deadline = self.inner.config.total_timeout;
-        strip_hop_by_hop(&mut headers);
-        let mut full_url = url.clone();
+        let mut full_url = url;
         let mut extra_query = query;
         if let Some(Auth::ApiKeyQuery { name, value }) = &auth {
             extra_query.push((name.clone(), value.expose().to_string()));
@@ -310,73 +336,50 @@ impl HttpExecutor {
             full_url.push(if full_url.contains('?') { '&' } else { '?' });
             full_url.push_str(&encoded.join("&"));
         }
-        let parsed = url_cache::parse(&full_url).map_err(|e| UpstreamError::InvalidRequest {
-            call: call.clone(),
-            method: method.clone(),
-            url: safe_url.clone(),
-            reason: format!("invalid URL: {e}"),
-        })?;
-        auth::apply(&auth, &mut headers).map_err(|reason| UpstreamError::InvalidRequest {
-            call: call.clone(),
-            method: method.clone(),
-            url: safe_url.clone(),
-            reason,
-        })?;
-        let (resendable, stream, content_type) = match body {
-            UpstreamBody::None => (None, None, None),
-            UpstreamBody::Bytes { bytes, content_type } => (Some(bytes), None, content_type),
-            UpstreamBody::Stream { body, content_type } => (None, Some(body), content_type),
+        let ctx =
+            Ctx { call: &call, method: &method, url: &safe_url, connect_timeout: self.inner.config.connect_timeout };
+        let parsed = url_cache::parse(&full_url).map_err(|e| ctx.invalid(format!("invalid URL: {e}")))?;
+        strip_hop_by_hop(&mut headers);
+        auth::apply(&auth, &mut headers).map_err(|reason| ctx.invalid(reason))?;
+        let (resendable, first_body, content_type) = match body {
+            UpstreamBody::None => (None, h1::Body::None, None),
+            UpstreamBody::Bytes { bytes, content_type } => (Some(bytes.clone()), h1::Body::Bytes(bytes), content_type),
+            UpstreamBody::Stream { body, length, content_type } => {
+                (None, h1::Body::Stream { stream: body, length }, content_type)
+            }
         };
         if let Some(ct) = content_type {
             headers.insert(header::CONTENT_TYPE, ct);
         }
-        let build = |headers: HeaderMap, body: Option<reqwest::Body>| {
-            let mut rb = self.inner.client.request(method.clone(), parsed.clone()).headers(headers);
-            if let Some(b) = body {
-                rb = rb.body(b);
-            }
-            rb
-        };
-        let first_body = match (&resendable, stream) {
-            (Some(b), _) => Some(reqwest::Body::from(b.clone())),
-            (None, Some(s)) => Some(s),
-            (None, None) => None,
-        };
         // Only a digest challenge needs the headers a second time.
         let first_headers =
             if matches!(auth, Some(Auth::Digest { .. })) { headers.clone() } else { std::mem::take(&mut headers) };
-        let resp = build(first_headers, first_body)
-            .send()
-            .await
-            .map_err(|e| UpstreamError::from_reqwest(&call, &method, &safe_url, deadline, &e))?;
+        let reply = self.transmit(&ctx, &parsed, first_headers, first_body).await?;
         let Some(Auth::Digest { username, password }) = &auth else {
-            return Ok(resp);
+            return Ok(reply);
         };
-        if resp.status() != StatusCode::UNAUTHORIZED {
-            return Ok(resp);
+        if reply.status != StatusCode::UNAUTHORIZED {
+            return Ok(reply);
         }
-        let challenge = resp
-            .headers()
+        let digest_failed = |reason: &str| UpstreamError::DigestFailed {
+            call: call.clone(),
+            method: method.clone(),
+            url: safe_url.clone(),
+            reason: reason.to_string(),
+        };
+        let challenge = reply
+            .headers
             .get_all(header::WWW_AUTHENTICATE)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
             .map(str::to_owned);
+        drop(reply);
         let Some(challenge) = challenge else {
-            return Err(UpstreamError::DigestFailed {
-                call,
-                method,
-                url: safe_url,
-                reason: "the upstream answered 401 without a Digest challenge".into(),
-            });
+            return Err(digest_failed("the upstream answered 401 without a Digest challenge"));
         };
         if resendable.is_none() && !matches!(method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
-            return Err(UpstreamError::DigestFailed {
-                call,
-                method,
-                url: safe_url,
-                reason: "a streamed body cannot be resent after the challenge".into(),
-            });
+            return Err(digest_failed("a streamed body cannot be resent after the challenge"));
         }
         let uri = match parsed.query() {
             Some(q) => format!("{}?{q}", parsed.path()),
@@ -390,26 +393,150 @@ impl HttpExecutor {
             &uri,
             resendable.as_deref(),
         )
-        .map_err(|reason| UpstreamError::DigestFailed {
-            call: call.clone(),
-            method: method.clone(),
-            url: safe_url.clone(),
-            reason,
-        })?;
-        let mut headers = headers;
+        .map_err(|reason| digest_failed(&reason))?;
         headers.insert(
             header::AUTHORIZATION,
-            HeaderValue::from_str(&value).map_err(|_| UpstreamError::DigestFailed {
-                call: call.clone(),
-                method: method.clone(),
-                url: safe_url.clone(),
-                reason: "invalid digest header".into(),
-            })?,
+            HeaderValue::from_str(&value).map_err(|_| digest_failed("invalid digest header"))?,
         );
-        build(headers, resendable.map(reqwest::Body::from))
-            .send()
-            .await
-            .map_err(|e| UpstreamError::from_reqwest(&call, &method, &safe_url, deadline, &e))
+        let second_body = resendable.map(h1::Body::Bytes).unwrap_or(h1::Body::None);
+        self.transmit(&ctx, &parsed, headers, second_body).await
+    }
+
+    /// Sends one request on the transport for its scheme and returns once the head is in.
+    async fn transmit(
+        &self,
+        ctx: &Ctx<'_>,
+        url: &reqwest::Url,
+        mut headers: HeaderMap,
+        body: h1::Body,
+    ) -> Result<Reply, UpstreamError> {
+        if let h1::Body::Stream { length: Some(n), .. } = &body {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(*n));
+        }
+        if let Some(pool) = self.inner.plain.as_ref().filter(|_| url.scheme() == "http") {
+            for (name, value) in &self.inner.default_headers {
+                if !headers.contains_key(name) {
+                    headers.insert(name.clone(), value.clone());
+                }
+            }
+            let target = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_string(),
+            };
+            let req = h1::Request {
+                method: ctx.method,
+                host: url.host_str().unwrap_or_default(),
+                port: url.port_or_known_default().unwrap_or(80),
+                target: &target,
+                headers: &headers,
+                body,
+            };
+            let resp = pool.exchange(req).await.map_err(|f| ctx.failure(f))?;
+            return Ok(Reply { status: resp.status, headers: resp.headers, body: ReplyBody::Plain(resp.body) });
+        }
+        let mut rb = self.inner.client.request(ctx.method.clone(), url.clone()).headers(headers);
+        match body {
+            h1::Body::None => {}
+            h1::Body::Bytes(b) => rb = rb.body(b),
+            h1::Body::Stream { stream, .. } => rb = rb.body(reqwest::Body::wrap_stream(stream)),
+        }
+        let mut resp = rb.send().await.map_err(|e| {
+            UpstreamError::from_reqwest(ctx.call, ctx.method, ctx.url, self.inner.config.total_timeout, &e)
+        })?;
+        let headers = std::mem::take(resp.headers_mut());
+        Ok(Reply { status: resp.status(), headers, body: ReplyBody::Client(resp) })
+    }
+}
+
+/// What an upstream error names: the call, its method and its URL without query.
+struct Ctx<'a> {
+    call: &'a CallSite,
+    method: &'a Method,
+    url: &'a str,
+    connect_timeout: Duration,
+}
+
+impl Ctx<'_> {
+    fn invalid(&self, reason: String) -> UpstreamError {
+        UpstreamError::InvalidRequest {
+            call: self.call.clone(),
+            method: self.method.clone(),
+            url: self.url.to_string(),
+            reason,
+        }
+    }
+
+    fn unavailable(&self, reason: String) -> UpstreamError {
+        UpstreamError::Unavailable {
+            call: self.call.clone(),
+            method: self.method.clone(),
+            url: self.url.to_string(),
+            reason,
+        }
+    }
+
+    fn failure(&self, f: h1::Failure) -> UpstreamError {
+        match f {
+            h1::Failure::Connect(e) => self.unavailable(format!("cannot connect ({})", without_os_error(&e))),
+            h1::Failure::ConnectTimeout => UpstreamError::Timeout {
+                call: self.call.clone(),
+                method: self.method.clone(),
+                url: self.url.to_string(),
+                after: self.connect_timeout,
+            },
+            h1::Failure::Io(e) => self.unavailable(format!("the exchange failed ({})", without_os_error(&e))),
+            h1::Failure::Invalid(m) => self.unavailable(m),
+            h1::Failure::BadRequest(m) => self.invalid(m),
+        }
+    }
+}
+
+fn without_os_error(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
+fn unreadable(call: &CallSite, method: &Method, url: &str, e: &std::io::Error) -> UpstreamError {
+    UpstreamError::Unavailable {
+        call: call.clone(),
+        method: method.clone(),
+        url: url.to_string(),
+        reason: format!("the response body could not be read ({})", without_os_error(e)),
+    }
+}
+
+/// A response whose body is still to be read, from either transport.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: ReplyBody,
+}
+
+enum ReplyBody {
+    Plain(h1::ResponseBody),
+    Client(reqwest::Response),
+}
+
+impl ReplyBody {
+    fn content_length(&self) -> Option<u64> {
+        match self {
+            ReplyBody::Plain(b) => b.content_length(),
+            ReplyBody::Client(r) => r.content_length(),
+        }
+    }
+
+    async fn chunk(&mut self) -> Result<Option<Bytes>, std::io::Error> {
+        match self {
+            ReplyBody::Plain(b) => b.chunk().await,
+            ReplyBody::Client(r) => r.chunk().await.map_err(std::io::Error::other),
+        }
+    }
+
+    fn into_stream(self) -> std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> {
+        match self {
+            ReplyBody::Plain(b) => Box::pin(b.into_stream()),
+            ReplyBody::Client(r) => Box::pin(r.bytes_stream().map(|r| r.map_err(std::io::Error::other))),
+        }
     }
 }
 

@@ -1,0 +1,760 @@
+//! Plain-HTTP (`http://`) upstream exchanges, written and read by the calling task itself over
+//! pooled keep-alive HTTP/1.1 connections.
+//!
+//! Why not the shared client: a pooled client drives each connection from a task of its own, so
+//! every call crosses tasks twice (request in, response out) and goes through the client's layers.
+//! Upstreams on plain HTTP are usually next door (a sidecar, a service in the same network), where
+//! that overhead is most of a call's cost. Here the handler's own task writes the request and reads
+//! the response; an idle connection waits in the pool until the next call to the same host and port.
+//! HTTPS (TLS, HTTP/2) stays with the shared client.
+//!
+//! Framing follows RFC 9112: `Content-Length`, `chunked` (trailers skipped), or read-until-close
+//! (never reused); no body for `HEAD`, 204 and 304; `1xx` interim replies are skipped. A connection
+//! goes back to the pool only when its response was read to the end with nothing left over, and
+//! the server did not ask to close it. A pooled connection the server has closed is noticed before
+//! use; if one fails anyway before any reply byte, an idempotent request with a resendable body is
+//! sent once more on a new connection.
+
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Largest response head accepted.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Most response header lines accepted.
+const MAX_HEADERS: usize = 128;
+/// Longest chunk-size or trailer line accepted.
+const MAX_LINE_BYTES: usize = 8 * 1024;
+/// How much room each read asks for.
+const READ_SIZE: usize = 16 * 1024;
+/// Request bodies up to this size are sent in the same write as the head.
+const COALESCE_BYTES: usize = 16 * 1024;
+
+/// A streamed request body (forward), chunk by chunk.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, io::Error>> + Send>>;
+
+/// Why an exchange failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The connection could not be made.
+    Connect(io::Error),
+    /// The connection was not made in time.
+    ConnectTimeout,
+    /// Reading or writing failed, or the server closed the connection early.
+    Io(io::Error),
+    /// The reply is not valid HTTP/1.x.
+    Invalid(String),
+    /// The request cannot be written as it is.
+    BadRequest(String),
+}
+
+/// Idle keep-alive connections, by `host:port`.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    idle: Mutex<HashMap<String, Vec<Idle>>>,
+    max_idle_per_host: usize,
+    idle_timeout: Duration,
+    connect_timeout: Duration,
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: Conn,
+    since: Instant,
+}
+
+/// One connection and what was read from it beyond the last response.
+#[derive(Debug)]
+struct Conn {
+    stream: TcpStream,
+    buf: BytesMut,
+}
+
+/// A request, ready to be written.
+pub(crate) struct Request<'a> {
+    pub method: &'a Method,
+    /// The host as the URL spells it (IPv6 literals in brackets).
+    pub host: &'a str,
+    pub port: u16,
+    /// `path?query`.
+    pub target: &'a str,
+    /// Headers to send (`Host` is added unless present).
+    pub headers: &'a HeaderMap,
+    pub body: Body,
+}
+
+/// A request body.
+pub(crate) enum Body {
+    None,
+    Bytes(Bytes),
+    Stream { stream: BodyStream, length: Option<u64> },
+}
+
+/// A response whose body is still to be read.
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: ResponseBody,
+}
+
+/// The body of a response, read from its connection on demand; the connection returns to the
+/// pool when the body has been read to its end.
+#[derive(Debug)]
+pub(crate) struct ResponseBody {
+    conn: Option<Conn>,
+    state: Framing,
+    length: Option<u64>,
+    reusable: bool,
+    pool: Arc<Pool>,
+    key: String,
+}
+
+/// Where the body reader is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Length(u64),
+    ChunkSize,
+    ChunkData(u64),
+    ChunkDataEnd,
+    Trailers,
+    UntilClose,
+    Done,
+}
+
+impl Pool {
+    pub(crate) fn new(max_idle_per_host: usize, idle_timeout: Duration, connect_timeout: Duration) -> Pool {
+        Pool { idle: Mutex::new(HashMap::new()), max_idle_per_host, idle_timeout, connect_timeout }
+    }
+
+    /// An idle connection to `key` that is still open, if any.
+    fn checkout(&self, key: &str) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let list = idle.get_mut(key)?;
+        while let Some(Idle { conn, since }) = list.pop() {
+            if since.elapsed() < self.idle_timeout && conn.looks_open() {
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, key: &str, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let list = match idle.get_mut(key) {
+            Some(list) => list,
+            None => idle.entry(key.to_string()).or_default(),
+        };
+        if list.len() < self.max_idle_per_host {
+            list.push(Idle { conn, since: Instant::now() });
+        }
+    }
+
+    async fn connect(&self, host: &str, port: u16) -> Result<Conn, Failure> {
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let stream = match tokio::time::timeout(self.connect_timeout, TcpStream::connect((host, port))).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(Failure::Connect(e)),
+            Err(_) => return Err(Failure::ConnectTimeout),
+        };
+        let _ = stream.set_nodelay(true);
+        Ok(Conn { stream, buf: BytesMut::with_capacity(READ_SIZE) })
+    }
+
+    /// Sends `req` and reads the response head; the body is read through the returned response.
+    pub(crate) async fn exchange(self: &Arc<Self>, req: Request<'_>) -> Result<Response, Failure> {
+        let key = format!("{}:{}", req.host, req.port);
+        let mut head = Vec::with_capacity(512);
+        write_head(&mut head, &req)?;
+        let Request { method, host, port, body, .. } = req;
+        let retry_allowed = !matches!(body, Body::Stream { .. })
+            && matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
+        let mut body = Some(body);
+        let mut may_reuse = true;
+        loop {
+            let pooled = if may_reuse { self.checkout(&key) } else { None };
+            let reused = pooled.is_some();
+            let mut conn = match pooled {
+                Some(c) => c,
+                None => self.connect(host, port).await?,
+            };
+            let this_body = if retry_allowed {
+                match body.as_ref() {
+                    Some(Body::Bytes(b)) => Body::Bytes(b.clone()),
+                    _ => Body::None,
+                }
+            } else {
+                body.take().unwrap_or(Body::None)
+            };
+            let outcome = async {
+                conn.send(&head, this_body).await?;
+                conn.read_head(method).await
+            }
+            .await;
+            match outcome {
+                Ok(parsed) => {
+                    let Head { status, headers, state, reusable } = parsed;
+                    let length = match state {
+                        Framing::Length(n) => Some(n),
+                        Framing::Done => Some(0),
+                        _ => None,
+                    };
+                    let mut body = ResponseBody { conn: Some(conn), state, length, reusable, pool: self.clone(), key };
+                    if state == Framing::Done || state == Framing::Length(0) {
+                        body.finish();
+                    }
+                    return Ok(Response { status, headers, body });
+                }
+                Err(HeadError::ClosedBeforeReply(_)) if reused && retry_allowed => {
+                    // The server closed the idle connection as we sent: once more, on a new one.
+                    may_reuse = false;
+                }
+                Err(HeadError::ClosedBeforeReply(e) | HeadError::Io(e)) => return Err(Failure::Io(e)),
+                Err(HeadError::Invalid(m)) => return Err(Failure::Invalid(m)),
+                Err(HeadError::BadRequest(m)) => return Err(Failure::BadRequest(m)),
+            }
+        }
+    }
+}
+
+/// The parsed head of a response.
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    state: Framing,
+    reusable: bool,
+}
+
+enum HeadError {
+    /// The connection failed or closed before the first byte of a reply.
+    ClosedBeforeReply(io::Error),
+    Io(io::Error),
+    Invalid(String),
+    BadRequest(String),
+}
+
+impl From<io::Error> for HeadError {
+    fn from(e: io::Error) -> Self {
+        HeadError::Io(e)
+    }
+}
+
+impl Conn {
+    /// Whether the peer has not closed the connection (checked without waiting).
+    fn looks_open(&self) -> bool {
+        if !self.buf.is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    async fn read_more(&mut self) -> io::Result<usize> {
+        self.buf.reserve(READ_SIZE);
+        self.stream.read_buf(&mut self.buf).await
+    }
+
+    async fn send(&mut self, head: &[u8], body: Body) -> Result<(), HeadError> {
+        let closed = |e: io::Error| HeadError::ClosedBeforeReply(e);
+        match body {
+            Body::None => self.stream.write_all(head).await.map_err(closed),
+            Body::Bytes(b) if b.len() <= COALESCE_BYTES => {
+                let mut all = Vec::with_capacity(head.len() + b.len());
+                all.extend_from_slice(head);
+                all.extend_from_slice(&b);
+                self.stream.write_all(&all).await.map_err(closed)
+            }
+            Body::Bytes(b) => {
+                self.stream.write_all(head).await.map_err(closed)?;
+                self.stream.write_all(&b).await.map_err(HeadError::Io)
+            }
+            Body::Stream { mut stream, length } => {
+                self.stream.write_all(head).await.map_err(closed)?;
+                let mut sent: u64 = 0;
+                while let Some(chunk) = stream.next().await {
+                    let chunk = chunk.map_err(HeadError::Io)?;
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    sent += chunk.len() as u64;
+                    match length {
+                        Some(n) if sent > n => {
+                            return Err(HeadError::BadRequest(format!(
+                                "the request body is longer than its {n} bytes"
+                            )));
+                        }
+                        Some(_) => self.stream.write_all(&chunk).await?,
+                        None => {
+                            self.stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
+                            self.stream.write_all(&chunk).await?;
+                            self.stream.write_all(b"\r\n").await?;
+                        }
+                    }
+                }
+                match length {
+                    Some(n) if sent != n => {
+                        Err(HeadError::BadRequest(format!("the request body ended after {sent} of its {n} bytes")))
+                    }
+                    Some(_) => Ok(()),
+                    None => Ok(self.stream.write_all(b"0\r\n\r\n").await?),
+                }
+            }
+        }
+    }
+
+    async fn read_head(&mut self, method: &Method) -> Result<Head, HeadError> {
+        let mut got_any = !self.buf.is_empty();
+        loop {
+            if !self.buf.is_empty() {
+                let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+                let mut parsed = httparse::Response::new(&mut slots);
+                match parsed.parse(&self.buf) {
+                    Ok(httparse::Status::Complete(len)) => {
+                        let head = head_of(&parsed, method)?;
+                        self.buf.advance(len);
+                        match head {
+                            Some(head) => return Ok(head),
+                            None => continue, // an interim 1xx reply
+                        }
+                    }
+                    Ok(httparse::Status::Partial) => {}
+                    Err(e) => return Err(HeadError::Invalid(format!("invalid response head: {e}"))),
+                }
+                if self.buf.len() >= MAX_HEAD_BYTES {
+                    return Err(HeadError::Invalid(format!("response head larger than {MAX_HEAD_BYTES} bytes")));
+                }
+            }
+            let n = match self.read_more().await {
+                Ok(n) => n,
+                Err(e) if !got_any => return Err(HeadError::ClosedBeforeReply(e)),
+                Err(e) => return Err(HeadError::Io(e)),
+            };
+            if n == 0 {
+                let e = io::Error::new(io::ErrorKind::UnexpectedEof, "the connection closed before a complete reply");
+                return Err(if got_any { HeadError::Io(e) } else { HeadError::ClosedBeforeReply(e) });
+            }
+            got_any = true;
+        }
+    }
+}
+
+/// The head of a final response, or `None` for an interim `1xx`.
+fn head_of(parsed: &httparse::Response<'_, '_>, method: &Method) -> Result<Option<Head>, HeadError> {
+    let code = parsed.code.unwrap_or(0);
+    let status = StatusCode::from_u16(code).map_err(|_| HeadError::Invalid(format!("invalid status {code}")))?;
+    if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+        return Ok(None);
+    }
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    for h in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|_| HeadError::Invalid(format!("invalid header name `{}`", h.name)))?;
+        let value = HeaderValue::from_bytes(h.value)
+            .map_err(|_| HeadError::Invalid(format!("invalid value of header `{}`", h.name)))?;
+        headers.append(name, value);
+    }
+    let mut reusable = parsed.version == Some(1) && !has_token(&headers, &header::CONNECTION, "close");
+    let no_body = *method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+        || status.is_informational();
+    let state = if no_body {
+        Framing::Done
+    } else if headers.contains_key(header::TRANSFER_ENCODING) {
+        let last = headers
+            .get_all(header::TRANSFER_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| !s.is_empty())
+            .unwrap_or("");
+        if last.eq_ignore_ascii_case("chunked") {
+            Framing::ChunkSize
+        } else {
+            reusable = false;
+            Framing::UntilClose
+        }
+    } else if let Some(len) = content_length(&headers)? {
+        Framing::Length(len)
+    } else {
+        reusable = false;
+        Framing::UntilClose
+    };
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        reusable = false;
+    }
+    Ok(Some(Head { status, headers, state, reusable }))
+}
+
+/// The `Content-Length`, which every copy must agree on.
+fn content_length(headers: &HeaderMap) -> Result<Option<u64>, HeadError> {
+    let mut found: Option<u64> = None;
+    for v in headers.get_all(header::CONTENT_LENGTH) {
+        for part in v.to_str().unwrap_or("x").split(',') {
+            let n: u64 =
+                part.trim().parse().map_err(|_| HeadError::Invalid("invalid Content-Length in the response".into()))?;
+            if found.is_some_and(|f| f != n) {
+                return Err(HeadError::Invalid("conflicting Content-Length values in the response".into()));
+            }
+            found = Some(n);
+        }
+    }
+    Ok(found)
+}
+
+fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// Writes the request line and headers, with the framing of the body.
+fn write_head(out: &mut Vec<u8>, req: &Request<'_>) -> Result<(), Failure> {
+    if req.target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(Failure::BadRequest("the request target contains spaces or control characters".into()));
+    }
+    out.extend_from_slice(req.method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(if req.target.is_empty() { b"/" } else { req.target.as_bytes() });
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !req.headers.contains_key(header::HOST) {
+        out.extend_from_slice(b"host: ");
+        out.extend_from_slice(req.host.as_bytes());
+        if req.port != 80 {
+            out.extend_from_slice(format!(":{}", req.port).as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in req.headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue; // the body's own framing follows
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let expects_body = matches!(*req.method, Method::POST | Method::PUT | Method::PATCH);
+    match &req.body {
+        Body::None if expects_body => out.extend_from_slice(b"content-length: 0\r\n"),
+        Body::None => {}
+        Body::Bytes(b) => out.extend_from_slice(format!("content-length: {}\r\n", b.len()).as_bytes()),
+        Body::Stream { length: Some(n), .. } => out.extend_from_slice(format!("content-length: {n}\r\n").as_bytes()),
+        Body::Stream { length: None, .. } => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+fn early_end() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "the response body ended early")
+}
+
+fn invalid(m: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, m.to_string())
+}
+
+impl ResponseBody {
+    /// The body's length when the response declared it.
+    pub(crate) fn content_length(&self) -> Option<u64> {
+        self.length
+    }
+
+    /// The body's next piece; `None` at its end.
+    pub(crate) async fn chunk(&mut self) -> io::Result<Option<Bytes>> {
+        loop {
+            let Some(conn) = self.conn.as_mut() else { return Ok(None) };
+            match self.state {
+                Framing::Done => {
+                    self.finish();
+                    return Ok(None);
+                }
+                Framing::Length(remaining) | Framing::ChunkData(remaining) => {
+                    if remaining == 0 {
+                        self.state =
+                            if self.state == Framing::Length(0) { Framing::Done } else { Framing::ChunkDataEnd };
+                        continue;
+                    }
+                    if conn.buf.is_empty() && conn.read_more().await? == 0 {
+                        self.conn = None;
+                        return Err(early_end());
+                    }
+                    let take = remaining.min(conn.buf.len() as u64);
+                    let piece = conn.buf.split_to(take as usize).freeze();
+                    let left = remaining - take;
+                    self.state = match self.state {
+                        Framing::Length(_) => Framing::Length(left),
+                        _ => Framing::ChunkData(left),
+                    };
+                    if self.state == Framing::Length(0) {
+                        self.finish();
+                    }
+                    return Ok(Some(piece));
+                }
+                Framing::ChunkSize | Framing::Trailers => {
+                    let Some(end) = conn.buf.windows(2).position(|w| w == b"\r\n") else {
+                        if conn.buf.len() > MAX_LINE_BYTES {
+                            self.conn = None;
+                            return Err(invalid("chunk line too long"));
+                        }
+                        if conn.read_more().await? == 0 {
+                            self.conn = None;
+                            return Err(early_end());
+                        }
+                        continue;
+                    };
+                    let line = conn.buf.split_to(end + 2);
+                    if self.state == Framing::Trailers {
+                        if end == 0 {
+                            self.state = Framing::Done;
+                        }
+                        continue;
+                    }
+                    let text = std::str::from_utf8(&line[..end]).unwrap_or("");
+                    let digits = text.split(';').next().unwrap_or("").trim();
+                    let size = u64::from_str_radix(digits, 16).map_err(|_| {
+                        self.conn = None;
+                        invalid("invalid chunk size")
+                    })?;
+                    self.state = if size == 0 { Framing::Trailers } else { Framing::ChunkData(size) };
+                }
+                Framing::ChunkDataEnd => {
+                    if conn.buf.len() < 2 {
+                        if conn.read_more().await? == 0 {
+                            self.conn = None;
+                            return Err(early_end());
+                        }
+                        continue;
+                    }
+                    if &conn.buf[..2] != b"\r\n" {
+                        self.conn = None;
+                        return Err(invalid("chunk not followed by CRLF"));
+                    }
+                    conn.buf.advance(2);
+                    self.state = Framing::ChunkSize;
+                }
+                Framing::UntilClose => {
+                    if !conn.buf.is_empty() {
+                        return Ok(Some(conn.buf.split().freeze()));
+                    }
+                    if conn.read_more().await? == 0 {
+                        self.state = Framing::Done;
+                        self.conn = None;
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The body as a stream (forward).
+    pub(crate) fn into_stream(self) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+        futures_util::stream::unfold(Some(self), |body| async move {
+            let mut body = body?;
+            match body.chunk().await {
+                Ok(Some(b)) => Some((Ok(b), Some(body))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+
+    /// The body has been read to its end: the connection goes back to the pool if it can.
+    fn finish(&mut self) {
+        self.state = Framing::Done;
+        if let Some(conn) = self.conn.take()
+            && self.reusable
+            && conn.buf.is_empty()
+        {
+            self.pool.checkin(&self.key, conn);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tokio::net::TcpListener;
+
+    /// A server that answers each request of each connection with the next canned reply, and
+    /// records the request heads it saw (and how many connections it accepted).
+    async fn canned(replies: Vec<&'static [u8]>) -> (u16, Arc<Mutex<Vec<String>>>, Arc<Mutex<usize>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let conns = Arc::new(Mutex::new(0usize));
+        let replies = Arc::new(Mutex::new(replies.into_iter()));
+        let (seen2, conns2) = (seen.clone(), conns.clone());
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = listener.accept().await.unwrap();
+                *conns2.lock().unwrap() += 1;
+                let (seen, replies) = (seen2.clone(), replies.clone());
+                tokio::spawn(async move {
+                    let (r, mut w) = s.into_split();
+                    let mut r = BufReader::new(r);
+                    loop {
+                        let mut head = String::new();
+                        loop {
+                            let mut line = String::new();
+                            if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            head.push_str(&line);
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length: "))
+                            .map(|n| n.trim().parse::<usize>().unwrap())
+                            .unwrap_or(0);
+                        let mut body = vec![0; len];
+                        r.read_exact(&mut body).await.unwrap();
+                        head.push_str(&String::from_utf8_lossy(&body));
+                        seen.lock().unwrap().push(head);
+                        let Some(reply) = replies.lock().unwrap().next() else { return };
+                        if reply.is_empty() {
+                            return; // close without answering
+                        }
+                        w.write_all(reply).await.unwrap();
+                        if reply.windows(17).any(|x| x == b"connection: close") {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (port, seen, conns)
+    }
+
+    fn pool() -> Arc<Pool> {
+        Arc::new(Pool::new(8, Duration::from_secs(60), Duration::from_secs(2)))
+    }
+
+    async fn get(pool: &Arc<Pool>, port: u16, method: &Method, body: Body) -> Result<(StatusCode, Bytes), Failure> {
+        let headers = HeaderMap::new();
+        let req = Request { method, host: "127.0.0.1", port, target: "/a?b=1", headers: &headers, body };
+        let mut resp = pool.exchange(req).await?;
+        let mut all = BytesMut::new();
+        while let Some(c) = resp.body.chunk().await.map_err(Failure::Io)? {
+            all.extend_from_slice(&c);
+        }
+        Ok((resp.status, all.freeze()))
+    }
+
+    #[tokio::test]
+    async fn lengths_chunks_and_interim_replies_are_read_and_the_connection_is_reused() {
+        let (port, seen, conns) = canned(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\ntransfer-encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nx-trailer: 1\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+        ])
+        .await;
+        let pool = pool();
+        let (s, b) = get(&pool, port, &Method::GET, Body::None).await.unwrap();
+        assert_eq!((s.as_u16(), &b[..]), (200, &b"hello"[..]));
+        let (s, b) = get(&pool, port, &Method::POST, Body::Bytes(Bytes::from_static(b"{\"a\":1}"))).await.unwrap();
+        assert_eq!((s.as_u16(), &b[..]), (201, &b"abcde"[..]));
+        let (s, b) = get(&pool, port, &Method::DELETE, Body::None).await.unwrap();
+        assert_eq!((s.as_u16(), b.len()), (204, 0));
+        assert_eq!(*conns.lock().unwrap(), 1, "one keep-alive connection for all three");
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].starts_with(&format!("GET /a?b=1 HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n")), "{}", seen[0]);
+        assert!(seen[1].contains("content-length: 7\r\n\r\n{\"a\":1}"), "{}", seen[1]);
+        assert!(seen[2].starts_with("DELETE "), "{}", seen[2]);
+    }
+
+    #[tokio::test]
+    async fn a_body_until_close_is_read_and_its_connection_not_reused() {
+        let (port, _, conns) =
+            canned(vec![b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\npartial body", b"", b""]).await;
+        let pool = pool();
+        let (_, b) = get(&pool, port, &Method::GET, Body::None).await.unwrap();
+        assert_eq!(&b[..], b"partial body");
+        assert!(pool.checkout(&format!("127.0.0.1:{port}")).is_none());
+        drop(conns);
+    }
+
+    #[tokio::test]
+    async fn a_pooled_connection_closed_by_the_server_is_replaced_for_idempotent_calls() {
+        // The first connection answers once and then closes without answering the second request.
+        let (port, _, conns) = canned(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+            b"",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nagain",
+        ])
+        .await;
+        let pool = pool();
+        get(&pool, port, &Method::GET, Body::None).await.unwrap();
+        let (_, b) = get(&pool, port, &Method::GET, Body::None).await.unwrap();
+        assert_eq!(&b[..], b"again");
+        assert_eq!(*conns.lock().unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn malformed_replies_and_early_ends_are_errors() {
+        for reply in [
+            &b"NOT HTTP\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+        ] {
+            let (port, _, _) = canned(vec![reply]).await;
+            assert!(matches!(get(&pool(), port, &Method::GET, Body::None).await, Err(Failure::Invalid(_))));
+        }
+        let (port, _, _) = canned(vec![b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort"]).await;
+        let headers = HeaderMap::new();
+        let req =
+            Request { method: &Method::GET, host: "127.0.0.1", port, target: "/", headers: &headers, body: Body::None };
+        let p = pool();
+        let mut resp = p.exchange(req).await.unwrap();
+        assert_eq!(resp.body.chunk().await.unwrap().as_deref(), Some(&b"short"[..]));
+        // The server keeps the connection open, so end it from here: no more replies are queued.
+        let (port2, _, _) = canned(vec![b""]).await;
+        assert!(matches!(get(&pool(), port2, &Method::POST, Body::None).await, Err(Failure::Io(_))));
+        drop(resp);
+    }
+
+    #[tokio::test]
+    async fn streamed_bodies_are_chunked_or_sized() {
+        let (port, seen, _) = canned(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+        ])
+        .await;
+        let pool = pool();
+        let chunks = || futures_util::stream::iter(vec![Ok(Bytes::from_static(b"ab")), Ok(Bytes::from_static(b"cd"))]);
+        let sized = Body::Stream { stream: Box::pin(chunks()), length: Some(4) };
+        get(&pool, port, &Method::PUT, sized).await.unwrap();
+        assert!(seen.lock().unwrap()[0].ends_with("content-length: 4\r\n\r\nabcd"));
+        let unsized_body = Body::Stream { stream: Box::pin(chunks()), length: None };
+        // The canned server reads by content-length only, so it sees the chunked framing as the next head;
+        // what matters here is what was written.
+        let _ = tokio::time::timeout(Duration::from_millis(300), get(&pool, port, &Method::PUT, unsized_body)).await;
+        let seen = seen.lock().unwrap();
+        assert!(seen[1].contains("transfer-encoding: chunked\r\n\r\n"), "{}", seen[1]);
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_a_connect_failure() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        assert!(matches!(get(&pool(), port, &Method::GET, Body::None).await, Err(Failure::Connect(_))));
+    }
+}
