@@ -65,7 +65,7 @@ impl ServerHandler for McpServer {
         // Clients on protocols older than 2026-07-28 get non-object results wrapped.
         let wrap = context.protocol_version().is_none_or(|v| v.as_str() < ProtocolVersion::V_2026_07_28.as_str());
         let args = request.arguments.unwrap_or_default();
-        Ok(tool.call(&self.inner.engine, args, wrap).await.into())
+        Ok(tool.call(&self.inner.engine, args, wrap).await.into_result().into())
     }
 
     async fn list_resources(

@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+mod fast_lane;
 mod handler;
 mod prompts;
 mod resources;
@@ -23,6 +24,8 @@ use std::sync::Arc;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::any;
+use fast_lane::FastLane;
 use naftiko_engine::inbound::InboundAuth;
 use naftiko_engine::invoke::Engine;
 use naftiko_engine::plan::McpAdapter;
@@ -71,6 +74,18 @@ pub fn http_app(
     auth: Option<InboundAuth>,
     cancel: CancellationToken,
 ) -> axum::Router {
+    app_with_lane(server, local, auth, cancel, true)
+}
+
+/// [`http_app`], with the `tools/call` fast lane on or off (off: every request is answered by
+/// rmcp; how tests check that the lane answers exactly as rmcp does).
+pub fn app_with_lane(
+    server: McpServer,
+    local: SocketAddr,
+    auth: Option<InboundAuth>,
+    cancel: CancellationToken,
+    fast_lane: bool,
+) -> axum::Router {
     let port = local.port();
     let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string(), "[::1]".to_string()];
     let ip = local.ip().to_string();
@@ -97,11 +112,17 @@ pub fn http_app(
     config = if allowed_hosts.is_empty() {
         config.disable_allowed_hosts()
     } else {
-        config.with_allowed_hosts(allowed_hosts)
+        config.with_allowed_hosts(allowed_hosts.clone())
     };
+    let lane = Arc::new(FastLane {
+        server: server.clone(),
+        allowed_hosts: (!allowed_hosts.is_empty()).then(|| allowed_hosts.clone()),
+        enabled: fast_lane,
+    });
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
-    let router = axum::Router::new().route_service("/mcp", service.clone()).route_service("/", service);
+    let handler = move |req: Request| lane.clone().serve(req, service.clone());
+    let router = axum::Router::new().route("/mcp", any(handler.clone())).route("/", any(handler));
     match auth {
         Some(auth) => {
             let auth = Arc::new(auth);
