@@ -197,10 +197,14 @@ impl ToolReply {
         r
     }
 
-    /// Writes the reply as a `tools/call` result object for a client before 2026-07-28,
-    /// exactly as rmcp prints [`Self::into_result`].
-    pub fn write_result(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(br#"{"content":[{"type":"text","text":"#);
+    /// Writes the reply as a `tools/call` result object, exactly as rmcp prints
+    /// [`Self::into_result`]: with `resultType` for a 2026-07-28 client (`current`).
+    pub fn write_result(&self, out: &mut Vec<u8>, current: bool) {
+        if current {
+            out.extend_from_slice(br#"{"resultType":"complete","content":[{"type":"text","text":"#);
+        } else {
+            out.extend_from_slice(br#"{"content":[{"type":"text","text":"#);
+        }
         write_json_string(out, &self.text);
         out.extend_from_slice(b"}]");
         match &self.structured {

@@ -165,6 +165,23 @@ fn call(id: Value, tool: &str, args: Value) -> String {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args}}).to_string()
 }
 
+fn meta_2026() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "1"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    })
+}
+
+fn call_2026(id: Value, tool: &str, args: Value, meta: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": args, "_meta": meta}})
+        .to_string()
+}
+
+fn headers_2026<'a>(method: &'a str, name: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![JSON_AND_SSE, JSON_BODY, ("mcp-protocol-version", "2026-07-28"), ("mcp-method", method), ("mcp-name", name)]
+}
+
 const JSON_AND_SSE: (&str, &str) = ("accept", "application/json, text/event-stream");
 const JSON_BODY: (&str, &str) = ("content-type", "application/json");
 
@@ -197,6 +214,38 @@ async fn the_lane_answers_what_rmcp_answers() {
             cases.push((call(json!(7), tool, args), headers.clone()));
         }
     }
+    // The same calls from a 2026-07-28 client: per-request `_meta` and the standard headers.
+    let tools: &[(&str, Value)] = &[
+        ("get-ship", json!({"imo": "9321483"})),
+        ("get-ship-raw", json!({"imo": "9321483"})),
+        ("list-ships", json!({})),
+        ("ship-names", json!({})),
+        ("get-text", json!({})),
+        ("get-broken", json!({})),
+        ("delete-nothing", json!({})),
+        ("version", json!({})),
+        ("get-ship", json!({})),
+    ];
+    for (tool, args) in tools {
+        cases.push((call_2026(json!(9), tool, args.clone(), meta_2026()), headers_2026("tools/call", tool)));
+    }
+    // 2026-07-28 requests the lane leaves to rmcp: headers or `_meta` that do not agree.
+    let mut other_version = meta_2026();
+    other_version["io.modelcontextprotocol/protocolVersion"] = json!("2025-06-18");
+    let mut no_capabilities = meta_2026();
+    no_capabilities.as_object_mut().unwrap().remove("io.modelcontextprotocol/clientCapabilities");
+    let mut progress = meta_2026();
+    progress["progressToken"] = json!(3);
+    for meta in [other_version, no_capabilities, progress, json!({})] {
+        cases.push((call_2026(json!(9), "version", json!({}), meta), headers_2026("tools/call", "version")));
+    }
+    cases.push((call_2026(json!(9), "version", json!({}), meta_2026()), headers_2026("tools/call", "get-ship")));
+    cases.push((call_2026(json!(9), "version", json!({}), meta_2026()), headers_2026("tools/list", "version")));
+    cases.push((
+        call_2026(json!(9), "version", json!({}), meta_2026()),
+        vec![JSON_AND_SSE, JSON_BODY, ("mcp-protocol-version", "2026-07-28")],
+    ));
+    cases.push((call(json!(9), "version", json!({})), headers_2026("tools/call", "version")));
     let plain = vec![JSON_AND_SSE, JSON_BODY, v2025];
     cases.push((call(json!("req-1"), "get-ship", json!({"imo": "1"})), plain.clone()));
     cases.push((
@@ -236,7 +285,7 @@ async fn the_lane_answers_what_rmcp_answers() {
         }
     }
     // The comparison is only worth something if the calls really succeeded and failed as meant.
-    assert!(lane_replies >= 50, "{lane_replies} tool results");
+    assert!(lane_replies >= 59, "{lane_replies} tool results");
     let (_, _, ship) = post(with_lane, &call(json!(1), "get-ship", json!({"imo": "9"})), &plain).await;
     assert_eq!(
         ship["result"]["structuredContent"],

@@ -410,8 +410,15 @@ impl HttpExecutor {
         mut headers: HeaderMap,
         body: h1::Body,
     ) -> Result<Reply, UpstreamError> {
-        if let h1::Body::Stream { length: Some(n), .. } = &body {
-            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(*n));
+        match &body {
+            h1::Body::Stream { length: Some(n), .. } => {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(*n));
+            }
+            // A method that defines a body says it has none (servers may answer 411 otherwise).
+            h1::Body::None if matches!(*ctx.method, Method::POST | Method::PUT | Method::PATCH) => {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+            }
+            _ => {}
         }
         if let Some(pool) = self.inner.plain.as_ref().filter(|_| url.scheme() == "http") {
             for (name, value) in &self.inner.default_headers {
