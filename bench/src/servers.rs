@@ -61,10 +61,11 @@ pub fn haproxy(dir: &Path, port: u16, upstream: u16) -> Guard {
     spawn("haproxy", Command::new(bin).arg("-f").arg(&conf), dir)
 }
 
-/// `naftiko serve bench/fixtures/proxy-bench.yaml` with the upstream and both adapters' ports set.
+/// `naftiko serve bench/fixtures/proxy-bench.yaml` with the upstream and both adapters' ports set
+/// (`NAFTIKO_WORKERS=N` adds `--workers N`).
 pub fn naftiko(dir: &Path, upstream: u16, rest: u16, mcp: u16) -> (Guard, String) {
     let bin = crate::proc::naftiko_bin();
-    let args = vec![
+    let mut args = vec![
         "serve".to_string(),
         crate::workspace_root().join("bench/fixtures/proxy-bench.yaml").display().to_string(),
         "--base-uri".into(),
@@ -74,6 +75,9 @@ pub fn naftiko(dir: &Path, upstream: u16, rest: u16, mcp: u16) -> (Guard, String
         "--listen".into(),
         format!("bench-mcp=127.0.0.1:{mcp}"),
     ];
+    if let Ok(n) = std::env::var("NAFTIKO_WORKERS") {
+        args.extend(["--workers".to_string(), n]);
+    }
     let line = format!("naftiko {}", args.join(" "));
     (spawn("naftiko", Command::new(bin).args(&args), dir), line)
 }

@@ -43,6 +43,9 @@ pub enum OutBody {
         /// The upstream `Content-Type`.
         content_type: Option<String>,
     },
+    /// Upstream JSON text already checked to be one well-formed value (the whole-body output):
+    /// sent on as it is, `application/json`.
+    JsonText(Bytes),
     /// No body (e.g. 204).
     Empty,
 }
@@ -52,7 +55,7 @@ impl OutBody {
     pub fn to_json(&self) -> Option<Value> {
         match self {
             OutBody::Json(v) => Some(v.clone()),
-            OutBody::Raw { bytes, .. } => serde_json::from_slice(bytes).ok(),
+            OutBody::Raw { bytes, .. } | OutBody::JsonText(bytes) => serde_json::from_slice(bytes).ok(),
             OutBody::Empty => None,
         }
     }
@@ -61,7 +64,7 @@ impl OutBody {
     pub fn excerpt(&self, max: usize) -> String {
         let text = match self {
             OutBody::Json(v) => v.to_string(),
-            OutBody::Raw { bytes, .. } => String::from_utf8_lossy(bytes).into_owned(),
+            OutBody::Raw { bytes, .. } | OutBody::JsonText(bytes) => String::from_utf8_lossy(bytes).into_owned(),
             OutBody::Empty => String::new(),
         };
         if text.chars().count() > max { format!("{}…", text.chars().take(max).collect::<String>()) } else { text }
@@ -184,8 +187,7 @@ impl Engine {
         if output.is_identity() && plan.format == RawFormat::Json && !body.iter().all(u8::is_ascii_whitespace) {
             // The same JSON value, without parsing it into a tree and writing it out again.
             crate::decode::check_json(&body).map_err(decode_error)?;
-            let content_type = Some("application/json".to_string());
-            return Ok(Outcome { status, body: OutBody::Raw { bytes: body, content_type }, call });
+            return Ok(Outcome { status, body: OutBody::JsonText(body), call });
         }
         let decoded = decode(plan.format, &body, plan.output_schema.as_deref()).map_err(decode_error)?;
         let scope = Scope { args: Some(args), inputs, steps: None, redact: false };

@@ -80,7 +80,7 @@ impl FastLane {
             return to_axum(fallback.handle(Request::from_parts(parts, Body::from(bytes))).await);
         };
         let reply = tool.call(&self.server.inner.engine, call.arguments, !current).await;
-        let mut out = Vec::with_capacity(256 + reply.text.len() * 2);
+        let mut out = Vec::with_capacity(256 + reply.text_len() * 2);
         out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
         // Writing a `Value` into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut out, &call.id);

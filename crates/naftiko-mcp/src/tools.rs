@@ -100,13 +100,13 @@ impl ToolEntry {
         let args = Value::Object(args);
         let problems = self.problems(&args);
         if !problems.is_empty() {
-            return ToolReply::error(format!("invalid arguments for `{}`: {}", self.plan.name, problems.join("; ")));
+            return ToolReply::Error(format!("invalid arguments for `{}`: {}", self.plan.name, problems.join("; ")));
         }
         let Value::Object(args) = args else { unreachable!("built as an object above") };
         let inputs = Inputs::from_map(args);
         match engine.invoke(&self.plan.handler, &inputs).await {
             Ok(outcome) => ToolReply::of(outcome, wrap),
-            Err(e) => ToolReply::error(invoke_error_text(&e)),
+            Err(e) => ToolReply::Error(invoke_error_text(&e)),
         }
     }
 }
@@ -114,28 +114,21 @@ impl ToolEntry {
 /// What a tool call answers, before it is written as rmcp's result type (SDK paths) or
 /// straight to JSON (the HTTP fast lane): one outcome, two renderings.
 #[derive(Debug)]
-pub(crate) struct ToolReply {
-    /// `isError`.
-    pub is_error: bool,
-    /// The text content.
-    pub text: String,
-    /// `structuredContent`, when the call succeeded.
-    pub structured: Option<Structured>,
-}
-
-/// A structured result: a value, or JSON text already known to be well-formed.
-#[derive(Debug)]
-pub(crate) enum Structured {
-    Value(Value),
-    Json(Bytes),
+pub(crate) enum ToolReply {
+    /// `isError: true` with a readable text.
+    Error(String),
+    /// JSON text known to be well-formed: the text content and, as it is, the structured content.
+    JsonText(Bytes),
+    /// A text content and a structured value.
+    Value {
+        /// The text content.
+        text: String,
+        /// The structured content.
+        structured: Value,
+    },
 }
 
 impl ToolReply {
-    /// A result with `isError: true` and a readable text.
-    pub fn error(text: String) -> ToolReply {
-        ToolReply { is_error: true, text, structured: None }
-    }
-
     fn of(outcome: Outcome, wrap: bool) -> ToolReply {
         let status = outcome.status;
         if status.as_u16() >= 400 {
@@ -147,53 +140,62 @@ impl ToolReply {
             } else {
                 format!("upstream {call} answered {} {reason}: {excerpt}", status.as_u16())
             };
-            return ToolReply::error(text);
+            return ToolReply::Error(text);
         }
-        let value = match outcome.body {
-            OutBody::Empty => Value::Null,
-            OutBody::Json(v) => v,
-            OutBody::Raw { bytes, .. } => {
-                let json = bytes.trim_ascii();
-                let is_json = naftiko_engine::decode::check_json(json).is_ok();
-                if is_json && (!wrap || json.first() == Some(&b'{')) {
-                    // A JSON body passed through is its own text and structured content: no parsing.
-                    let text = String::from_utf8_lossy(json).into_owned();
-                    let json = bytes.slice_ref(json);
-                    return ToolReply { is_error: false, text, structured: Some(Structured::Json(json)) };
-                }
-                match is_json.then(|| serde_json::from_slice::<Value>(json).ok()).flatten() {
-                    Some(v) => {
-                        // Wrapped for an older client; the text stays the upstream's.
-                        let text = String::from_utf8_lossy(json).into_owned();
-                        let structured = json!({ "result": v });
-                        return ToolReply { is_error: false, text, structured: Some(Structured::Value(structured)) };
-                    }
-                    None => {
-                        // Not JSON (text, CSV, …): the text itself.
-                        let text = String::from_utf8_lossy(&bytes).into_owned();
-                        let structured = if wrap { json!({"result": text}) } else { Value::String(text.clone()) };
-                        return ToolReply { is_error: false, text, structured: Some(Structured::Value(structured)) };
-                    }
-                }
-            }
+        let (bytes, checked) = match outcome.body {
+            OutBody::Empty => return ToolReply::value(Value::Null, wrap),
+            OutBody::Json(v) => return ToolReply::value(v, wrap),
+            OutBody::JsonText(bytes) => (bytes, true),
+            OutBody::Raw { bytes, .. } => (bytes, false),
         };
+        let json = bytes.trim_ascii();
+        let is_json = checked || naftiko_engine::decode::check_json(json).is_ok();
+        if is_json && (!wrap || json.first() == Some(&b'{')) {
+            // A JSON body passed through is its own text and structured content: no parsing.
+            return ToolReply::JsonText(bytes.slice_ref(json));
+        }
+        match is_json.then(|| serde_json::from_slice::<Value>(json).ok()).flatten() {
+            // Wrapped for an older client; the text stays the upstream's.
+            Some(v) => ToolReply::Value {
+                text: String::from_utf8_lossy(json).into_owned(),
+                structured: json!({ "result": v }),
+            },
+            None => {
+                // Not JSON (text, CSV, …): the text itself.
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let structured = if wrap { json!({"result": text}) } else { Value::String(text.clone()) };
+                ToolReply::Value { text, structured }
+            }
+        }
+    }
+
+    /// A value built by naftiko: printed once for the text, wrapped for older clients when not an object.
+    fn value(value: Value, wrap: bool) -> ToolReply {
         let text = value.to_string();
         let structured = if wrap && !value.is_object() { json!({ "result": value }) } else { value };
-        ToolReply { is_error: false, text, structured: Some(Structured::Value(structured)) }
+        ToolReply::Value { text, structured }
+    }
+
+    /// How long the reply's text is (to size buffers).
+    pub fn text_len(&self) -> usize {
+        match self {
+            ToolReply::Error(t) | ToolReply::Value { text: t, .. } => t.len(),
+            ToolReply::JsonText(b) => b.len(),
+        }
     }
 
     /// As rmcp's result type.
     pub fn into_result(self) -> CallToolResult {
-        let content = vec![ContentBlock::text(self.text)];
-        if self.is_error {
-            return CallToolResult::error(content);
-        }
-        let mut r = CallToolResult::success(content);
-        r.structured_content = self.structured.map(|s| match s {
-            Structured::Value(v) => v,
-            // Checked when the reply was made.
-            Structured::Json(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
-        });
+        let (text, structured) = match self {
+            ToolReply::Error(text) => return CallToolResult::error(vec![ContentBlock::text(text)]),
+            ToolReply::Value { text, structured } => (text, structured),
+            ToolReply::JsonText(b) => {
+                // Checked when the reply was made.
+                (String::from_utf8_lossy(&b).into_owned(), serde_json::from_slice(&b).unwrap_or(Value::Null))
+            }
+        };
+        let mut r = CallToolResult::success(vec![ContentBlock::text(text)]);
+        r.structured_content = Some(structured);
         r
     }
 
@@ -205,21 +207,28 @@ impl ToolReply {
         } else {
             out.extend_from_slice(br#"{"content":[{"type":"text","text":"#);
         }
-        write_json_string(out, &self.text);
-        out.extend_from_slice(b"}]");
-        match &self.structured {
-            Some(Structured::Json(b)) if !self.is_error => {
-                out.extend_from_slice(br#","structuredContent":"#);
+        match self {
+            ToolReply::Error(text) => {
+                write_json_string(out, text);
+                out.extend_from_slice(br#"}],"isError":true}"#);
+                return;
+            }
+            ToolReply::JsonText(b) => {
+                match std::str::from_utf8(b) {
+                    Ok(text) => write_json_string(out, text),
+                    Err(_) => write_json_string(out, &String::from_utf8_lossy(b)),
+                }
+                out.extend_from_slice(br#"}],"structuredContent":"#);
                 out.extend_from_slice(b);
             }
-            Some(Structured::Value(v)) if !self.is_error => {
-                out.extend_from_slice(br#","structuredContent":"#);
+            ToolReply::Value { text, structured } => {
+                write_json_string(out, text);
+                out.extend_from_slice(br#"}],"structuredContent":"#);
                 // Writing a `Value` into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *out, v);
+                let _ = serde_json::to_writer(&mut *out, structured);
             }
-            _ => {}
         }
-        out.extend_from_slice(if self.is_error { br#","isError":true}"# } else { br#","isError":false}"# });
+        out.extend_from_slice(br#","isError":false}"#);
     }
 }
 

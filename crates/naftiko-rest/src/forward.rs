@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use naftiko_engine::expr::Scope;
-use naftiko_engine::http::{UpstreamBody, UpstreamRequest, strip_hop_by_hop};
+use naftiko_engine::http::{UpstreamBody, UpstreamRequest, parse_url, strip_hop_by_hop};
 use naftiko_engine::inputs::Inputs;
 use naftiko_engine::invoke::{Engine, InvokeError, describe};
 use naftiko_engine::plan::ForwardPlan;
@@ -131,8 +131,8 @@ pub(crate) fn target_url(base: &str, raw_tail: &str, query: Option<&str>) -> Res
         url.push_str(q);
     }
     // Containment: same scheme, host and port, and the base path as a prefix.
-    let target = reqwest::Url::parse(&url).map_err(|e| format!("invalid target URL: {e}"))?;
-    let base_url = reqwest::Url::parse(base).map_err(|e| format!("invalid base URI: {e}"))?;
+    let target = parse_url(&url).map_err(|e| format!("invalid target URL: {e}"))?;
+    let base_url = parse_url(base).map_err(|e| format!("invalid base URI: {e}"))?;
     let base_path = base_url.path().trim_end_matches('/');
     let same_origin = target.scheme() == base_url.scheme()
         && target.host_str() == base_url.host_str()

@@ -195,6 +195,11 @@ fn render(outcome: Outcome) -> Response {
             }
             r
         }
+        OutBody::JsonText(bytes) => {
+            let mut r = Response::new(Body::from(bytes));
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
         OutBody::Empty => Response::new(Body::empty()),
     };
     *resp.status_mut() = outcome.status;

@@ -25,6 +25,7 @@ use crate::secret::Secret;
 
 pub use error::UpstreamError;
 pub use h1::BodyStream;
+pub use url_cache::parse as parse_url;
 
 /// Settings of the executor.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ thread_local! {
     static ORIGINS: RefCell<HashMap<String, Url>> = RefCell::new(HashMap::new());
 }
 
-/// Parses `url` as `Url::parse` does.
+/// Parses `url` as `Url::parse` does (the origin's parse is remembered per thread).
 pub fn parse(url: &str) -> Result<Url, String> {
     let Some((origin, rest)) = split_origin(url) else {
         return Url::parse(url).map_err(|e| e.to_string());
