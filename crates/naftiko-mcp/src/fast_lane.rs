@@ -48,6 +48,8 @@ pub(crate) struct FastLane {
     pub allowed_hosts: Option<Vec<String>>,
     /// Off only to compare the lane's answers with rmcp's.
     pub enabled: bool,
+    /// rmcp, for every request the lane does not take.
+    pub fallback: Fallback,
 }
 
 /// A `tools/call` the lane can answer.
@@ -59,8 +61,9 @@ struct Call {
 }
 
 impl FastLane {
-    /// Answers `req`, in the lane or through `fallback`.
-    pub async fn serve(self: Arc<Self>, req: Request, fallback: Fallback) -> Response {
+    /// Answers `req`, in the lane or through rmcp.
+    pub async fn serve(self: Arc<Self>, req: Request) -> Response {
+        let fallback = &self.fallback;
         let current = req.headers().get("mcp-protocol-version").is_some_and(|v| v == V2026);
         if !self.enabled || !takes(req.method(), req.headers(), self.allowed_hosts.as_deref()) {
             return to_axum(fallback.handle(req).await);

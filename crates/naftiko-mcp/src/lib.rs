@@ -114,14 +114,16 @@ pub fn app_with_lane(
     } else {
         config.with_allowed_hosts(allowed_hosts.clone())
     };
-    let lane = Arc::new(FastLane {
-        server: server.clone(),
-        allowed_hosts: (!allowed_hosts.is_empty()).then(|| allowed_hosts.clone()),
-        enabled: fast_lane,
-    });
+    let lane_server = server.clone();
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(NeverSessionManager::default()), config);
-    let handler = move |req: Request| lane.clone().serve(req, service.clone());
+    let lane = Arc::new(FastLane {
+        server: lane_server,
+        allowed_hosts: (!allowed_hosts.is_empty()).then(|| allowed_hosts.clone()),
+        enabled: fast_lane,
+        fallback: service,
+    });
+    let handler = move |req: Request| lane.clone().serve(req);
     let router = axum::Router::new().route("/mcp", any(handler.clone())).route("/", any(handler));
     match auth {
         Some(auth) => {

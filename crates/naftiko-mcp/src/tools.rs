@@ -81,6 +81,9 @@ impl ToolEntry {
     /// Every way `args` breaks the input schema, each naming the argument.
     pub fn problems(&self, args: &Value) -> Vec<String> {
         let Some(v) = &self.validator else { return Vec::new() };
+        if v.is_valid(args) {
+            return Vec::new(); // the common case, without collecting errors
+        }
         v.iter_errors(args)
             .map(|e| {
                 let at = e.instance_path().as_str().trim_start_matches('/').replace('/', ".");

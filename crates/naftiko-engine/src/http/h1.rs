@@ -35,6 +35,8 @@ const MAX_HEADERS: usize = 128;
 const MAX_LINE_BYTES: usize = 8 * 1024;
 /// How much room each read asks for.
 const READ_SIZE: usize = 16 * 1024;
+/// Body pieces up to this size are copied out of the read buffer rather than split off it.
+const COPY_OUT_BYTES: usize = 4 * 1024;
 /// Request bodies up to this size are sent in the same write as the head.
 const COALESCE_BYTES: usize = 16 * 1024;
 
@@ -491,8 +493,17 @@ impl ResponseBody {
                         self.conn = None;
                         return Err(early_end());
                     }
-                    let take = remaining.min(conn.buf.len() as u64);
-                    let piece = conn.buf.split_to(take as usize).freeze();
+                    let take = remaining.min(conn.buf.len() as u64) as usize;
+                    let piece = if take <= COPY_OUT_BYTES {
+                        // Copied out, the read buffer stays ours and is reused for the next read
+                        // (instead of a new allocation while the piece lives on).
+                        let piece = Bytes::copy_from_slice(&conn.buf[..take]);
+                        conn.buf.advance(take);
+                        piece
+                    } else {
+                        conn.buf.split_to(take).freeze()
+                    };
+                    let take = take as u64;
                     let left = remaining - take;
                     self.state = match self.state {
                         Framing::Length(_) => Framing::Length(left),
