@@ -15,7 +15,7 @@
 //! use; if one fails anyway before any reply byte, an idempotent request with a resendable body is
 //! sent once more on a new connection.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -61,7 +61,9 @@ pub(crate) enum Failure {
 /// Idle keep-alive connections, by `host:port`.
 #[derive(Debug)]
 pub(crate) struct Pool {
-    idle: Mutex<HashMap<String, Vec<Idle>>>,
+    /// Per `host:port`, the most recently used last (taken first); the oldest first (expired
+    /// ones are closed from there as others come back).
+    idle: Mutex<HashMap<String, VecDeque<Idle>>>,
     max_idle_per_host: usize,
     idle_timeout: Duration,
     connect_timeout: Duration,
@@ -141,7 +143,7 @@ impl Pool {
     fn checkout(&self, key: &str) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.get_mut(key)?;
-        while let Some(Idle { conn, since }) = list.pop() {
+        while let Some(Idle { conn, since }) = list.pop_back() {
             if since.elapsed() < self.idle_timeout && conn.looks_open() {
                 return Some(conn);
             }
@@ -155,8 +157,11 @@ impl Pool {
             Some(list) => list,
             None => idle.entry(key.to_string()).or_default(),
         };
+        while list.front().is_some_and(|i| i.since.elapsed() >= self.idle_timeout) {
+            list.pop_front();
+        }
         if list.len() < self.max_idle_per_host {
-            list.push(Idle { conn, since: Instant::now() });
+            list.push_back(Idle { conn, since: Instant::now() });
         }
     }
 
@@ -196,11 +201,19 @@ impl Pool {
             } else {
                 body.take().unwrap_or(Body::None)
             };
-            let outcome = async {
-                conn.send(&head, this_body).await?;
-                conn.read_head(method).await
-            }
-            .await;
+            let outcome = match conn.send(&head, this_body).await {
+                Ok(()) => conn.read_head(method).await,
+                // The upstream stopped reading the body: it may have answered already (a 413,
+                // say); that answer is the reply, on a connection that is not reused.
+                Err(HeadError::Io(e)) => match conn.read_head(method).await {
+                    Ok(mut head) => {
+                        head.reusable = false;
+                        Ok(head)
+                    }
+                    Err(_) => Err(HeadError::Io(e)),
+                },
+                Err(e) => Err(e),
+            };
             match outcome {
                 Ok(parsed) => {
                     let Head { status, headers, state, reusable } = parsed;
@@ -758,6 +771,38 @@ mod tests {
         let _ = tokio::time::timeout(Duration::from_millis(300), get(&pool, port, &Method::PUT, unsized_body)).await;
         let seen = seen.lock().unwrap();
         assert!(seen[1].contains("transfer-encoding: chunked\r\n\r\n"), "{}", seen[1]);
+    }
+
+    #[tokio::test]
+    async fn an_early_answer_to_a_large_upload_is_the_reply() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut head = vec![0u8; 1024];
+            let _ = s.read(&mut head).await;
+            s.write_all(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 8\r\nconnection: close\r\n\r\ntoo big!")
+                .await
+                .unwrap();
+            // Closed with the upload unread: the client's writes fail.
+        });
+        let body = Body::Bytes(Bytes::from(vec![b'x'; 8 * 1024 * 1024]));
+        let (status, b) = get(&pool(), port, &Method::POST, body).await.unwrap();
+        assert_eq!((status.as_u16(), &b[..]), (413, &b"too big!"[..]));
+    }
+
+    #[tokio::test]
+    async fn idle_connections_expire() {
+        let ok: &'static [u8] = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+        let (port, _, conns) = canned(vec![ok, ok, ok]).await;
+        let pool = Arc::new(Pool::new(8, Duration::from_millis(100), Duration::from_secs(2)));
+        get(&pool, port, &Method::GET, Body::None).await.unwrap();
+        get(&pool, port, &Method::GET, Body::None).await.unwrap();
+        assert_eq!(*conns.lock().unwrap(), 1, "reused while fresh");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        get(&pool, port, &Method::GET, Body::None).await.unwrap();
+        assert_eq!(*conns.lock().unwrap(), 2, "a new connection after the idle timeout");
+        assert_eq!(pool.idle.lock().unwrap()[&format!("127.0.0.1:{port}")].len(), 1);
     }
 
     #[tokio::test]
