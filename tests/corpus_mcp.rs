@@ -18,7 +18,7 @@ async fn corpus_resources_and_prompts_list_read_and_render() {
     let Some(shared) = support::shared_dir() else { return };
     let corpus = CorpusFs::open(&shared.join("corpus")).expect("manifest");
     let upstream = Upstream::start().await;
-    let engine = Engine::new(HttpExecutor::new(ExecutorConfig::default()).unwrap(), false);
+    let engine = Engine::new(HttpExecutor::new(ExecutorConfig::default()), false);
     let (mut adapters, mut resources_read, mut prompts_rendered) = (0, 0, 0);
     let placeholder = regex::Regex::new(r"\{([^}]+)\}").unwrap();
     for entry in &corpus.entries {

@@ -22,7 +22,7 @@ async fn corpus_rest_operations_reach_the_upstream() {
     let Some(shared) = support::shared_dir() else { return };
     let corpus = CorpusFs::open(&shared.join("corpus")).expect("manifest");
     let upstream = Upstream::start().await;
-    let engine = Engine::new(HttpExecutor::new(ExecutorConfig::default()).expect("executor"), false);
+    let engine = Engine::new(HttpExecutor::new(ExecutorConfig::default()), false);
     let client = reqwest::Client::new();
     let (mut files, mut adapters, mut exercised, mut correct) = (0, 0, 0, 0);
     let mut failures: Vec<String> = Vec::new();

@@ -114,7 +114,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         max_response_bytes: args.max_response_bytes,
         ..ExecutorConfig::default()
     };
-    let executor = HttpExecutor::new(config.clone()).context("cannot create the HTTP client")?;
+    let executor = HttpExecutor::new(config.clone());
     let engine = Engine::new(executor, args.dry_run);
     if args.dry_run {
         eprintln!("naftiko: dry run: nothing is sent upstream; every call answers with the request it would send");

@@ -93,7 +93,7 @@ pub fn start(
                 let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    let executor = HttpExecutor::new(config).map_err(std::io::Error::other)?;
+                    let executor = HttpExecutor::new(config);
                     let shutdown = Box::pin(async move {
                         let _ = stop.wait_for(|stop| *stop).await;
                     });

@@ -21,7 +21,6 @@ fn executor(own_plain_http: bool) -> HttpExecutor {
         max_response_bytes: 64 * 1024,
         ..ExecutorConfig::default()
     })
-    .unwrap()
 }
 
 fn request(m: Method, url: String, body: UpstreamBody) -> UpstreamRequest {

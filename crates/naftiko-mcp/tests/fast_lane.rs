@@ -138,7 +138,7 @@ async fn adapter(dir: &Path, upstream: SocketAddr, fast_lane: bool) -> SocketAdd
     let binds = naftiko_engine::binds::resolve(&doc, &file, &|_| None).expect("no binds");
     let options = Options { base_uris: vec![("api".into(), format!("http://{upstream}/v1"))], base_dir: None };
     let capability = Capability::compile(&doc, &binds, &options).expect("the fixture compiles");
-    let engine = Engine::new(HttpExecutor::new(ExecutorConfig::default()).unwrap(), false);
+    let engine = Engine::new(HttpExecutor::new(ExecutorConfig::default()), false);
     let server = naftiko_mcp::server(&capability.mcp[0], engine, dir);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap();

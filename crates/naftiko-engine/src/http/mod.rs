@@ -58,6 +58,9 @@ impl Default for ExecutorConfig {
     }
 }
 
+/// How long an idle upstream connection is kept.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Sends upstream requests. Cheap to clone; every clone shares one connection pool.
 #[derive(Debug, Clone)]
 pub struct HttpExecutor {
@@ -66,7 +69,9 @@ pub struct HttpExecutor {
 
 #[derive(Debug)]
 struct Inner {
-    client: reqwest::Client,
+    /// The shared client, built on the first call that needs it (loading the system's root
+    /// certificates takes milliseconds and memory that plain-HTTP capabilities never need).
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
     plain: Option<Arc<h1::Pool>>,
     config: ExecutorConfig,
     /// `User-Agent` and `Accept`, sent unless the request has its own.
@@ -224,24 +229,33 @@ pub(crate) fn redacted_url(url: &str) -> String {
 }
 
 impl HttpExecutor {
-    /// Builds the shared client.
-    pub fn new(config: ExecutorConfig) -> Result<HttpExecutor, reqwest::Error> {
-        const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-        let client = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(config.pool_idle_per_host)
-            .pool_idle_timeout(IDLE_TIMEOUT)
-            .tcp_nodelay(true)
-            .user_agent(config.user_agent.clone())
-            .build()?;
+    /// An executor with empty pools; the HTTPS client is built on first use.
+    pub fn new(config: ExecutorConfig) -> HttpExecutor {
         let plain = config
             .own_plain_http
             .then(|| Arc::new(h1::Pool::new(config.pool_idle_per_host, IDLE_TIMEOUT, config.connect_timeout)));
         let user_agent =
             HeaderValue::from_str(&config.user_agent).unwrap_or_else(|_| HeaderValue::from_static("naftiko"));
         let default_headers = [(header::USER_AGENT, user_agent), (header::ACCEPT, HeaderValue::from_static("*/*"))];
-        Ok(HttpExecutor { inner: Arc::new(Inner { client, plain, config, default_headers }) })
+        let client = std::sync::OnceLock::new();
+        HttpExecutor { inner: Arc::new(Inner { client, plain, config, default_headers }) }
+    }
+
+    /// The shared client (HTTPS, and plain HTTP when `own_plain_http` is off).
+    fn shared_client(&self) -> Result<&reqwest::Client, String> {
+        let config = &self.inner.config;
+        let built = self.inner.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .redirect(reqwest::redirect::Policy::none())
+                .pool_max_idle_per_host(config.pool_idle_per_host)
+                .pool_idle_timeout(IDLE_TIMEOUT)
+                .tcp_nodelay(true)
+                .user_agent(config.user_agent.clone())
+                .build()
+                .map_err(|e| format!("the HTTPS client cannot be built: {e}"))
+        });
+        built.as_ref().map_err(Clone::clone)
     }
 
     /// The settings.
@@ -442,7 +456,8 @@ impl HttpExecutor {
             let resp = pool.exchange(req).await.map_err(|f| ctx.failure(f))?;
             return Ok(Reply { status: resp.status, headers: resp.headers, body: ReplyBody::Plain(resp.body) });
         }
-        let mut rb = self.inner.client.request(ctx.method.clone(), url.clone()).headers(headers);
+        let client = self.shared_client().map_err(|reason| ctx.unavailable(reason))?;
+        let mut rb = client.request(ctx.method.clone(), url.clone()).headers(headers);
         match body {
             h1::Body::None => {}
             h1::Body::Bytes(b) => rb = rb.body(b),
