@@ -193,19 +193,27 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     }
     eprintln!("naftiko: shutting down");
     let _ = stop_tx.send(true);
-    for t in threads {
-        tasks.push(tokio::task::spawn_blocking(move || {
-            t.join().unwrap_or_else(|_| Err(std::io::Error::other("a worker thread panicked")))
-        }));
-    }
+    let mut failures = 0;
     for t in tasks {
         match t.await {
             Ok(Err(e)) => eprintln!("naftiko: server error: {e}"),
             Err(e) => eprintln!("naftiko: server task failed: {e}"),
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => continue,
         }
+        failures += 1;
     }
-    Ok(ExitCode::SUCCESS)
+    let joined = tokio::task::spawn_blocking(move || threads.into_iter().map(|t| t.join()).collect::<Vec<_>>()).await;
+    for result in joined.unwrap_or_default() {
+        match result {
+            Ok(Ok(())) => continue,
+            // Said on stderr, named, when it happened.
+            Ok(Err(_)) => {}
+            Err(_) => eprintln!("naftiko: a worker thread panicked"),
+        }
+        failures += 1;
+    }
+    // A server that failed while serving makes the exit status say so.
+    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// The address an adapter listens on, after `--listen` overrides.

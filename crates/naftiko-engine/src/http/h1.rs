@@ -415,8 +415,14 @@ fn content_length(headers: &HeaderMap) -> Result<Option<u64>, HeadError> {
     let mut found: Option<u64> = None;
     for v in headers.get_all(header::CONTENT_LENGTH) {
         for part in v.to_str().unwrap_or("x").split(',') {
-            let n: u64 =
-                part.trim().parse().map_err(|_| HeadError::Invalid("invalid Content-Length in the response".into()))?;
+            let part = part.trim();
+            // Digits only: no sign (a lenient reading of framing is a smuggling risk).
+            let n: u64 = part
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+                .then(|| part.parse().ok())
+                .flatten()
+                .ok_or_else(|| HeadError::Invalid("invalid Content-Length in the response".into()))?;
             if found.is_some_and(|f| f != n) {
                 return Err(HeadError::Invalid("conflicting Content-Length values in the response".into()));
             }
@@ -548,10 +554,15 @@ impl ResponseBody {
                     }
                     let text = std::str::from_utf8(&line[..end]).unwrap_or("");
                     let digits = text.split(';').next().unwrap_or("").trim();
-                    let size = u64::from_str_radix(digits, 16).map_err(|_| {
-                        self.conn = None;
-                        invalid("invalid chunk size")
-                    })?;
+                    let size = digits
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit())
+                        .then(|| u64::from_str_radix(digits, 16).ok())
+                        .flatten()
+                        .ok_or_else(|| {
+                            self.conn = None;
+                            invalid("invalid chunk size")
+                        })?;
                     self.state = if size == 0 { Framing::Trailers } else { Framing::ChunkData(size) };
                 }
                 Framing::ChunkDataEnd => {
@@ -736,6 +747,7 @@ mod tests {
             &b"NOT HTTP\r\n\r\n"[..],
             b"HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n",
             b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\nab",
+            b"HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\nab",
         ] {
             let (port, _, _) = canned(vec![reply]).await;
             assert!(matches!(get(&pool(), port, &Method::GET, Body::None).await, Err(Failure::Invalid(_))));
@@ -751,6 +763,14 @@ mod tests {
         let (port2, _, _) = canned(vec![b""]).await;
         assert!(matches!(get(&pool(), port2, &Method::POST, Body::None).await, Err(Failure::Io(_))));
         drop(resp);
+    }
+
+    #[tokio::test]
+    async fn a_signed_chunk_size_is_refused() {
+        let reply: &'static [u8] = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n+2\r\nab\r\n0\r\n\r\n";
+        let (port, _, _) = canned(vec![reply]).await;
+        let result = get(&pool(), port, &Method::GET, Body::None).await;
+        assert!(matches!(result, Err(Failure::Io(e)) if e.kind() == io::ErrorKind::InvalidData));
     }
 
     #[tokio::test]
