@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use crate::workers::{ServeFn, Workers};
 use std::sync::Arc;
 
+use crate::control::Running;
 use crate::serve::listen_addr;
 
 /// Running MCP adapters: HTTP server threads, and the stdio one (the process ends with it).
@@ -17,6 +18,8 @@ pub struct Started {
     pub threads: Vec<std::thread::JoinHandle<std::io::Result<()>>>,
     /// The stdio server, when an adapter uses `transport: stdio`.
     pub stdio: Option<JoinHandle<std::io::Result<()>>>,
+    /// The adapters, for the control adapter.
+    pub running: Vec<Running>,
 }
 
 /// Starts every MCP adapter.
@@ -28,12 +31,13 @@ pub async fn start(
     base_dir: &std::path::Path,
     workers: &Workers,
 ) -> anyhow::Result<Started> {
-    let mut started = Started { threads: Vec::new(), stdio: None };
+    let mut started = Started { threads: Vec::new(), stdio: None, running: Vec::new() };
     for adapter in &capability.mcp {
         let ns = &adapter.listener.namespace;
         if adapter.stdio {
             let server = naftiko_mcp::server(adapter, engine.clone(), base_dir);
             eprintln!("naftiko: mcp {ns} on stdio ({} tools)", adapter.tools.len());
+            started.running.push(Running::new("mcp", ns, "stdio".into(), 1));
             started.stdio =
                 Some(tokio::spawn(naftiko_mcp::serve_stdio(server, tokio::io::stdin(), tokio::io::stdout())));
             continue;
@@ -41,6 +45,9 @@ pub async fn start(
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, listen);
         let (local, listeners) = crate::workers::bind("MCP", ns, &addr, workers.count).await?;
         eprintln!("naftiko: mcp {ns} listening on http://{local}");
+        let running = Running::new("mcp", ns, format!("http://{local}/mcp"), workers.count);
+        let failed = running.failed.clone();
+        started.running.push(running);
         for t in &adapter.tools {
             eprintln!("naftiko:   tool   {}", t.name);
         }
@@ -51,7 +58,7 @@ pub async fn start(
             Box::pin(naftiko_mcp::serve_http(listener, server, auth, shutdown))
         });
         started.threads.extend(
-            crate::workers::start(&format!("mcp-{ns}"), listeners, workers, stop, serve)
+            crate::workers::start(&format!("mcp-{ns}"), listeners, workers, stop, serve, &failed)
                 .with_context(|| format!("MCP adapter `{ns}` cannot start its workers"))?,
         );
     }

@@ -15,6 +15,7 @@ use naftiko_engine::plan::{Capability, Options};
 use naftiko_spec::diag::{count, render_human_grouped};
 use tokio::sync::watch;
 
+use crate::control::{Report, Running};
 use crate::workers::{ServeFn, Workers};
 use std::sync::Arc;
 
@@ -128,11 +129,15 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         dry_run: args.dry_run,
     };
     let mut threads = Vec::new();
+    let mut running = Vec::new();
     for adapter in &capability.rest {
         let ns = &adapter.listener.namespace;
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, &listen);
         let (local, listeners) = crate::workers::bind("REST", ns, &addr, workers.count).await?;
         eprintln!("naftiko: rest {ns} listening on http://{local}");
+        let entry = Running::new("rest", ns, format!("http://{local}"), workers.count);
+        let failed = entry.failed.clone();
+        running.push(entry);
         for route in &adapter.routes {
             for op in &route.operations {
                 eprintln!("naftiko:   {:<6} {} {}", op.method.as_str(), route.path, op.summary);
@@ -147,7 +152,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             Box::pin(async move { naftiko_rest::serve(listener, &adapter, engine, shutdown, first).await })
         });
         threads.extend(
-            crate::workers::start(&format!("rest-{ns}"), listeners, &workers, &stop_rx, serve)
+            crate::workers::start(&format!("rest-{ns}"), listeners, &workers, &stop_rx, serve, &failed)
                 .with_context(|| format!("REST adapter `{ns}` cannot start its workers"))?,
         );
     }
@@ -156,7 +161,11 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .with_context(|| format!("Skill adapter `{}` cannot listen on {addr}", adapter.listener.namespace))?;
-        eprintln!("naftiko: skill {} listening on http://{}", adapter.listener.namespace, listener.local_addr()?);
+        let local = listener.local_addr()?;
+        eprintln!("naftiko: skill {} listening on http://{local}", adapter.listener.namespace);
+        let entry = Running::new("skill", &adapter.listener.namespace, format!("http://{local}"), 1);
+        let failed = entry.failed.clone();
+        running.push(entry);
         for s in &adapter.skills {
             eprintln!("naftiko:   skill  {} ({} tools)", s.name, s.tools.len());
         }
@@ -166,12 +175,18 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             let shutdown = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
-            naftiko_skill::serve(listener, &adapter, shutdown).await
+            let result = naftiko_skill::serve(listener, &adapter, shutdown).await;
+            if result.is_err() {
+                failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            result
         }));
     }
     let base_dir = args.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     let mcp = crate::mcp::start(&capability, &engine, &listen, &stop_rx, &base_dir, &workers).await?;
     threads.extend(mcp.threads);
+    running.extend(mcp.running);
+    tasks.extend(start_control(&capability, &listen, &stop_rx, running, started).await?);
     if tasks.is_empty() && threads.is_empty() && mcp.stdio.is_none() {
         eprintln!("naftiko: {} exposes nothing this runtime serves", args.file.display());
         return Ok(ExitCode::from(1));
@@ -214,6 +229,46 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     }
     // A server that failed while serving makes the exit status say so.
     Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Starts the control adapters, which report on `running` (the other adapters) and themselves.
+async fn start_control(
+    capability: &Capability,
+    listen: &[(String, String)],
+    stop: &watch::Receiver<bool>,
+    mut running: Vec<Running>,
+    started: Instant,
+) -> Result<Vec<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    let mut bound = Vec::new();
+    for adapter in &capability.control {
+        let ns = &adapter.listener.namespace;
+        let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, listen);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("control adapter `{ns}` cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        eprintln!("naftiko: control {ns} listening on http://{local}");
+        let entry = Running::new("control", ns, format!("http://{local}"), 1);
+        bound.push((adapter.clone(), listener, entry.failed.clone()));
+        running.push(entry);
+    }
+    let report = Arc::new(Report { adapters: running, started });
+    let mut tasks = Vec::new();
+    for (adapter, listener, failed) in bound {
+        let app = crate::control::app(&adapter, report.clone());
+        let mut rx = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+            if result.is_err() {
+                failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            result
+        }));
+    }
+    Ok(tasks)
 }
 
 /// The address an adapter listens on, after `--listen` overrides.

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 
 use naftiko_engine::http::{ExecutorConfig, HttpExecutor};
@@ -74,19 +75,22 @@ pub type ShutdownFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 pub type ServeFuture = Pin<Box<dyn Future<Output = std::io::Result<()>>>>;
 
 /// Starts one worker thread per listener, each running `serve` until `stop` turns true. A worker
-/// that fails says so on stderr at once, named (`rest-NS-0: …`), not only at shutdown.
+/// that fails says so on stderr at once, named (`rest-NS-0: …`), and counts itself in `failed`
+/// (what the control adapter reports).
 pub fn start(
     name: &str,
     listeners: Vec<std::net::TcpListener>,
     workers: &Workers,
     stop: &watch::Receiver<bool>,
     serve: Arc<ServeFn>,
+    failed: &Arc<AtomicUsize>,
 ) -> std::io::Result<Vec<JoinHandle<std::io::Result<()>>>> {
     let mut threads = Vec::new();
     for (i, listener) in listeners.into_iter().enumerate() {
         let Workers { config, dry_run, .. } = workers.clone();
         let mut stop = stop.clone();
         let serve = serve.clone();
+        let failed = failed.clone();
         let thread = format!("{name}-{i}");
         threads.push(std::thread::Builder::new().name(thread.clone()).spawn(move || {
             let run = || -> std::io::Result<()> {
@@ -103,6 +107,7 @@ pub fn start(
             let result = run();
             if let Err(e) = &result {
                 eprintln!("naftiko: {thread}: {e}");
+                failed.fetch_add(1, Ordering::Relaxed);
             }
             result
         })?);

@@ -316,9 +316,18 @@ pub enum Adapter {
     /// `type: skill`.
     Skill(SkillAdapter),
     /// `type: control`.
-    Control,
+    Control(ControlAdapter),
     /// Anything else (reported as an error).
     Unknown,
+}
+
+/// `type: control`: the management endpoints (`management.health`, `management.info`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ControlAdapter {
+    /// `management.health` (default true): `/health/live` and `/health/ready`.
+    pub health: Option<bool>,
+    /// `management.info` (default false): `/status`.
+    pub info: Option<bool>,
 }
 
 /// An `exposes` entry: the fields all adapters share, and the adapter itself.

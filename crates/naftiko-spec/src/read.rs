@@ -544,7 +544,13 @@ impl<'d> Reader<'d> {
             Some("skill") => Adapter::Skill(SkillAdapter {
                 skills: self.list(o, "skills").iter().filter_map(|n| self.skill(n)).collect(),
             }),
-            Some("control") => Adapter::Control,
+            Some("control") => {
+                let management = o.get("management").and_then(|m| self.obj(m, "management"));
+                Adapter::Control(ControlAdapter {
+                    health: management.and_then(|m| self.boolean(m, "health")),
+                    info: management.and_then(|m| self.boolean(m, "info")),
+                })
+            }
             _ => Adapter::Unknown,
         };
         Some(Exposes {

@@ -49,6 +49,8 @@ pub struct Capability {
     pub mcp: Vec<McpAdapter>,
     /// Skill adapters.
     pub skill: Vec<SkillAdapter>,
+    /// Control (management) adapters.
+    pub control: Vec<ControlAdapter>,
     /// The names templates can use (binds and reference prefixes).
     pub vocab: Vocabulary,
 }
@@ -135,6 +137,22 @@ pub struct McpAdapter {
     pub resources: Vec<(McpResource, Option<Handler>)>,
     /// Prompts as declared.
     pub prompts: Vec<McpPrompt>,
+}
+
+/// A compiled control adapter: health and status endpoints for operators and orchestrators.
+#[derive(Debug, Clone)]
+pub struct ControlAdapter {
+    /// Address (127.0.0.1 unless the document says otherwise), port, credentials; the namespace
+    /// is `control` when the document gives none (for `--listen control=…`).
+    pub listener: Listener,
+    /// `management.health` (default true): `GET /health/live`, `GET /health/ready`.
+    pub health: bool,
+    /// `management.info` (default false): `GET /status`.
+    pub info: bool,
+    /// The capability's `info.label`, for `/status`.
+    pub label: Option<String>,
+    /// The document's `naftiko:` version, for `/status`.
+    pub spec_version: String,
 }
 
 /// A compiled Skill adapter: a read-only catalogue of agent skills.
@@ -482,7 +500,28 @@ impl Capability {
             })
             .map(|(e, s)| compile_skills(e, s, doc, &vocab, base_dir, &mut errors))
             .collect();
-        if errors.is_empty() { Ok(Capability { operations, rest, mcp, skill, vocab }) } else { Err(errors) }
+        let control = doc
+            .exposes
+            .iter()
+            .filter_map(|e| match &e.adapter {
+                Adapter::Control(c) => Some((e, c)),
+                _ => None,
+            })
+            .map(|(e, c)| {
+                let mut listener = listener_of(e, &vocab, &mut errors);
+                if listener.namespace.is_empty() {
+                    listener.namespace = "control".into();
+                }
+                ControlAdapter {
+                    listener,
+                    health: c.health.unwrap_or(true),
+                    info: c.info.unwrap_or(false),
+                    label: doc.info.as_ref().and_then(|i| i.label.as_ref()).map(|l| l.value.clone()),
+                    spec_version: doc.version.value.as_str().to_string(),
+                }
+            })
+            .collect();
+        if errors.is_empty() { Ok(Capability { operations, rest, mcp, skill, control, vocab }) } else { Err(errors) }
     }
 }
 

@@ -582,7 +582,7 @@ impl<'d> Cx<'d> {
                 Adapter::Rest(r) => self.rest(r, ns),
                 Adapter::Mcp(m) => self.mcp(m, ns),
                 Adapter::Skill(s) => self.skill(s),
-                Adapter::Control | Adapter::Unknown => {}
+                Adapter::Control(_) | Adapter::Unknown => {}
             }
         }
     }
