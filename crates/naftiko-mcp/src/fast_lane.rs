@@ -107,19 +107,22 @@ fn takes(method: &Method, headers: &HeaderMap, allowed_hosts: Option<&[String]>)
             return false;
         }
     }
-    let essence = |v: &str| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    fn essence(v: &str) -> &str {
+        v.split(';').next().unwrap_or("").trim()
+    }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(essence);
-    if content_type.as_deref() != Some("application/json") {
+    if !content_type.is_some_and(|ct| ct.eq_ignore_ascii_case("application/json")) {
         return false;
     }
-    let accepted: Vec<String> = headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(essence)
-        .collect();
-    if !accepted.iter().any(|a| a == "application/json") || !accepted.iter().any(|a| a == "text/event-stream") {
+    let accepts = |wanted: &str| {
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|a| essence(a).eq_ignore_ascii_case(wanted))
+    };
+    if !accepts("application/json") || !accepts("text/event-stream") {
         return false;
     }
     let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
