@@ -40,6 +40,26 @@ pub struct Rejection {
     pub message: String,
 }
 
+impl Rejection {
+    /// The 401 answer for HTTP adapters: `application/problem+json` saying what is wrong (never
+    /// the secret), with the `WWW-Authenticate` challenge.
+    pub fn problem_response(&self) -> http::Response<String> {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": "Unauthorized",
+            "status": 401,
+            "detail": self.message,
+        });
+        let mut r = http::Response::new(body.to_string());
+        *r.status_mut() = http::StatusCode::UNAUTHORIZED;
+        r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/problem+json"));
+        if let Ok(v) = http::HeaderValue::from_str(&self.challenge) {
+            r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+        }
+        r
+    }
+}
+
 impl InboundAuth {
     /// Compiles an adapter's `authentication` (values are usually `{{VAR}}` from binds).
     pub fn compile(a: &AuthDecl, vocab: &Vocabulary) -> Result<InboundAuth, String> {

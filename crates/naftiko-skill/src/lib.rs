@@ -56,11 +56,7 @@ async fn authenticate(State(c): State<Arc<Catalog>>, req: Request, next: Next) -
     if let Some(auth) = &c.adapter.listener.auth
         && let Err(r) = auth.check(req.headers(), req.uri().query())
     {
-        let mut resp = problem(StatusCode::UNAUTHORIZED, &r.message);
-        if let Ok(v) = HeaderValue::from_str(&r.challenge) {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        return resp;
+        return r.problem_response().map(Body::from);
     }
     next.run(req).await
 }
