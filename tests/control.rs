@@ -1,5 +1,6 @@
 //! The control adapter (`type: control`) end to end: health, readiness and status for the
-//! adapters the process serves, behind the adapter's own authentication.
+//! adapters the process serves, behind the adapter's own authentication; and the Skill
+//! catalogue behind its own (the same 401 answer).
 
 mod support;
 
@@ -89,5 +90,28 @@ async fn defaults_serve_health_without_status() {
     // `management.info` is off unless asked for.
     let (status, ct, _) = get(format!("{control}/status"), None).await;
     assert_eq!((status, ct.as_str()), (404, "application/problem+json"));
+    n.stop();
+}
+
+#[tokio::test]
+async fn the_skill_catalogue_is_behind_its_own_key() {
+    let n = Naftiko::start(&fixture("skill-auth.yaml"), &[], &[("FIXTURE_SKILL_KEY", "sk-123")]);
+    let skills = format!("{}/skills", n.url("skills"));
+    let client = reqwest::Client::new();
+    for wrong in [None, Some("nope")] {
+        let mut r = client.get(&skills);
+        if let Some(k) = wrong {
+            r = r.header("x-skill-key", k);
+        }
+        let r = r.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("X-Skill-Key"), "{:?}", r.headers());
+        assert!(!r.text().await.unwrap().contains("sk-123"));
+    }
+    let r = client.get(&skills).header("x-skill-key", "sk-123").send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let list: Value = r.json().await.unwrap();
+    assert_eq!(list["skills"][0]["name"], "ops", "{list}");
     n.stop();
 }
