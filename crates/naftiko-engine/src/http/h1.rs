@@ -392,6 +392,11 @@ fn head_of(parsed: &httparse::Response<'_, '_>, method: &Method) -> Result<Optio
             .map(str::trim)
             .rfind(|s| !s.is_empty())
             .unwrap_or("");
+        if headers.contains_key(header::CONTENT_LENGTH) {
+            // Both framings: Transfer-Encoding wins, and the connection is not trusted again
+            // (RFC 9112 §6.3: a sign of response splitting).
+            reusable = false;
+        }
         if last.eq_ignore_ascii_case("chunked") {
             Framing::ChunkSize
         } else {
@@ -763,6 +768,17 @@ mod tests {
         let (port2, _, _) = canned(vec![b""]).await;
         assert!(matches!(get(&pool(), port2, &Method::POST, Body::None).await, Err(Failure::Io(_))));
         drop(resp);
+    }
+
+    #[tokio::test]
+    async fn a_reply_with_both_framings_is_read_chunked_and_its_connection_closed() {
+        let reply: &'static [u8] =
+            b"HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+        let (port, _, _) = canned(vec![reply]).await;
+        let pool = pool();
+        let (_, b) = get(&pool, port, &Method::GET, Body::None).await.unwrap();
+        assert_eq!(&b[..], b"ab");
+        assert!(pool.checkout(&format!("127.0.0.1:{port}")).is_none());
     }
 
     #[tokio::test]
