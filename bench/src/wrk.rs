@@ -101,3 +101,50 @@ mod tests {
         assert_eq!(f.p99_ms, 5.5);
     }
 }
+
+/// How many interleaved rounds a program runs (`BENCH_ROUNDS`, default 3).
+pub fn rounds() -> usize {
+    std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(3)
+}
+
+/// Every target's runs, one per round. Targets are run in turn within each round, so a slow
+/// stretch of the shared machine hits them alike; figures are the median run's, and ratios the
+/// median of the per-round ratios.
+#[derive(Debug, Clone, Default)]
+pub struct Rounds {
+    /// `runs[target][round]`.
+    pub runs: Vec<Vec<Figures>>,
+}
+
+impl Rounds {
+    /// Runs `run(target)` for every target, `rounds` times over.
+    pub fn measure(targets: usize, rounds: usize, mut run: impl FnMut(usize) -> Figures) -> Rounds {
+        let mut runs = vec![Vec::new(); targets];
+        for _ in 0..rounds {
+            for (t, r) in runs.iter_mut().enumerate() {
+                r.push(run(t));
+            }
+        }
+        Rounds { runs }
+    }
+
+    /// The run of `target` with the median throughput.
+    pub fn median(&self, target: usize) -> Figures {
+        let mut runs = self.runs[target].clone();
+        runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        runs.get(runs.len() / 2).cloned().unwrap_or_default()
+    }
+
+    /// The lowest and highest throughput of `target`.
+    pub fn range(&self, target: usize) -> (f64, f64) {
+        let rps = self.runs[target].iter().map(|f| f.rps);
+        (rps.clone().fold(f64::INFINITY, f64::min), rps.fold(0.0, f64::max))
+    }
+
+    /// The median over rounds of `a`'s throughput divided by `b`'s in the same round.
+    pub fn ratio(&self, a: usize, b: usize) -> f64 {
+        let mut r: Vec<f64> = self.runs[a].iter().zip(&self.runs[b]).map(|(x, y)| x.rps / y.rps.max(1.0)).collect();
+        r.sort_by(f64::total_cmp);
+        r.get(r.len() / 2).copied().unwrap_or(0.0)
+    }
+}

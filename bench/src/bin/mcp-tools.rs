@@ -7,7 +7,7 @@
 //! (`cargo build --release -p naftiko-cli`) and FastMCP in `.venv-bench`
 //! (`python3 -m venv .venv-bench && .venv-bench/bin/pip install fastmcp==4.1.2`). Run:
 //! `cargo run --release -p naftiko-bench --bin mcp-tools` (WRK_THREADS, WRK_CONNECTIONS,
-//! WRK_SECONDS change the load; defaults 1, 50, 10).
+//! WRK_SECONDS change the load; defaults 1, 50, 10; BENCH_ROUNDS the interleaved rounds, default 3).
 
 use std::process::Command;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use std::time::Duration;
 use naftiko_bench::proc::{free_ports, require, spawn, wait_port};
 use naftiko_bench::servers::{self, curl};
 use naftiko_bench::workspace_root;
-use naftiko_bench::wrk::{self, Figures, Settings};
+use naftiko_bench::wrk::{self, Rounds, Settings};
 
 const MCP_HEADERS: [&str; 6] = [
     "-H",
@@ -104,56 +104,53 @@ fn main() {
     ];
 
     let s = Settings::from_env();
+    let rounds = wrk::rounds();
     println!(
-        "machine: {} cores; wrk -t{} -c{} -d{}s --latency (after a 2 s warm-up per target)",
+        "machine: {} cores; wrk -t{} -c{} -d{}s --latency (after a 2 s warm-up per target), {rounds} interleaved rounds",
         servers::workers(),
         s.threads,
         s.connections,
         s.seconds
     );
     println!("naftiko: {naf_cmd}\nFastMCP 4.1.2: from_openapi, stateless HTTP, JSON responses\n");
-    let run_all = |s: &Settings| -> Vec<(&str, Figures)> {
-        targets
-            .iter()
-            .map(|(name, url, script)| {
-                let _ = wrk::run(url, s, 2, *script);
-                (*name, wrk::run(url, s, s.seconds, *script))
-            })
-            .collect()
+    let run_all = |s: &Settings| {
+        Rounds::measure(targets.len(), rounds, |t| {
+            let (_, url, script) = targets[t];
+            let _ = wrk::run(url, s, 2, script);
+            wrk::run(url, s, s.seconds, script)
+        })
     };
+    let (direct_t, ngx_t, naf_t, fast_t) = (0, 1, 2, 3);
     let loaded = run_all(&s);
-    let get = |r: &[(&str, Figures)], prefix: &str| {
-        r.iter().find(|(n, _)| n.starts_with(prefix)).map(|(_, f)| f.clone()).unwrap_or_default()
-    };
-    print_table(&loaded);
+    print_table(&targets.map(|t| t.0), &loaded);
     let single = Settings { threads: 1, connections: 1, seconds: s.seconds };
     println!("\nat one connection (latency without queueing): wrk -t1 -c1 -d{}s", s.seconds);
     let serial = run_all(&single);
-    print_table(&serial);
+    print_table(&targets.map(|t| t.0), &serial);
 
-    let (naf_f, fast_f, ngx_f) = (get(&loaded, "naftiko"), get(&loaded, "FastMCP"), get(&loaded, "nginx"));
-    let overhead = get(&serial, "naftiko").p50_ms - get(&serial, "upstream").p50_ms;
+    let overhead = serial.median(naf_t).p50_ms - serial.median(direct_t).p50_ms;
+    let (vs_fast, vs_ngx) = (loaded.ratio(naf_t, fast_t), loaded.ratio(naf_t, ngx_t));
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
-    println!();
-    println!(
-        "target: >= 100x FastMCP throughput: {:.1}x -> {}",
-        naf_f.rps / fast_f.rps.max(1.0),
-        verdict(naf_f.rps >= 100.0 * fast_f.rps)
-    );
-    println!(
-        "target: >= 0.7x nginx proxy_pass throughput: {:.2}x -> {}",
-        naf_f.rps / ngx_f.rps.max(1.0),
-        verdict(naf_f.rps >= 0.7 * ngx_f.rps)
-    );
+    println!("\nratios are the median of the per-round ratios");
+    println!("target: >= 100x FastMCP throughput: {vs_fast:.1}x -> {}", verdict(vs_fast >= 100.0));
+    println!("target: >= 0.7x nginx proxy_pass throughput: {vs_ngx:.2}x -> {}", verdict(vs_ngx >= 0.7));
     println!(
         "target: p50 overhead over the direct call <= 0.5 ms (one connection): {overhead:.3} ms -> {}",
         verdict(overhead <= 0.5)
     );
 }
 
-fn print_table(results: &[(&str, Figures)]) {
-    println!("{:<28} {:>10} {:>9} {:>9} {:>8}", "target", "req/s", "p50 ms", "p99 ms", "errors");
-    for (name, f) in results {
-        println!("{:<28} {:>10.0} {:>9.3} {:>9.3} {:>8}", name, f.rps, f.p50_ms, f.p99_ms, f.errors);
+fn print_table(names: &[&str], r: &Rounds) {
+    println!(
+        "{:<28} {:>10} {:>17} {:>9} {:>9} {:>8}",
+        "target (median of rounds)", "req/s", "range", "p50 ms", "p99 ms", "errors"
+    );
+    for (t, name) in names.iter().enumerate() {
+        let f = r.median(t);
+        let (lo, hi) = r.range(t);
+        println!(
+            "{:<28} {:>10.0} {:>8.0}-{:<8.0} {:>9.3} {:>9.3} {:>8}",
+            name, f.rps, lo, hi, f.p50_ms, f.p99_ms, f.errors
+        );
     }
 }

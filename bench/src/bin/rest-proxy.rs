@@ -5,13 +5,14 @@
 //! Needs nginx, haproxy and wrk (`apt-get install -y nginx-light haproxy wrk`) and a release
 //! build (`cargo build --release -p naftiko-cli`). Run:
 //! `cargo run --release -p naftiko-bench --bin rest-proxy` (WRK_THREADS, WRK_CONNECTIONS,
-//! WRK_SECONDS change the load; defaults 1, 50, 10).
+//! WRK_SECONDS change the load; defaults 1, 50, 10; BENCH_ROUNDS the interleaved rounds, default 3;
+//! NAFTIKO_WORKERS=N passes `--workers N`).
 
 use std::time::Duration;
 
 use naftiko_bench::proc::{free_ports, require, wait_port};
 use naftiko_bench::servers::{self, curl, workers};
-use naftiko_bench::wrk::{self, Figures, Settings};
+use naftiko_bench::wrk::{self, Rounds, Settings};
 
 fn main() {
     require("wrk", "apt-get install -y wrk");
@@ -46,50 +47,46 @@ fn main() {
         assert_eq!(got, expected, "{name} answered something else");
     }
     let s = Settings::from_env();
+    let rounds = wrk::rounds();
     println!(
-        "machine: {workers} cores; wrk -t{} -c{} -d{}s --latency (after a 2 s warm-up per target)",
+        "machine: {workers} cores; wrk -t{} -c{} -d{}s --latency (after a 2 s warm-up per target), {rounds} interleaved rounds",
         s.threads, s.connections, s.seconds
     );
     println!("nginx and haproxy use {workers} workers/threads; naftiko uses its default (one tokio worker per core)");
     println!("naftiko: {naf_cmd}\n");
-    let mut results: Vec<(&str, Figures)> = Vec::new();
-    for (name, url) in &targets {
+    let measured = Rounds::measure(targets.len(), rounds, |t| {
+        let url = &targets[t].1;
         let _ = wrk::run(url, &s, 2, None);
-        let f = wrk::run(url, &s, s.seconds, None);
-        results.push((name, f));
-    }
-    let get =
-        |prefix: &str| results.iter().find(|(n, _)| n.starts_with(prefix)).map(|(_, f)| f.clone()).unwrap_or_default();
-    let (hap, ngx) = (get("(e)"), get("(d)"));
+        wrk::run(url, &s, s.seconds, None)
+    });
+    let (simple, fwd, ngx, hap) = (1, 2, 3, 4);
     println!(
-        "{:<32} {:>10} {:>9} {:>9} {:>8} {:>10} {:>9}",
-        "target", "req/s", "p50 ms", "p99 ms", "errors", "vs haproxy", "vs nginx"
+        "{:<32} {:>10} {:>17} {:>9} {:>9} {:>8} {:>10} {:>9}",
+        "target (median of rounds)", "req/s", "range", "p50 ms", "p99 ms", "errors", "vs haproxy", "vs nginx"
     );
-    for (name, f) in &results {
+    for (t, (name, _)) in targets.iter().enumerate() {
+        let f = measured.median(t);
+        let (lo, hi) = measured.range(t);
         println!(
-            "{:<32} {:>10.0} {:>9.3} {:>9.3} {:>8} {:>9.2}x {:>8.2}x",
+            "{:<32} {:>10.0} {:>8.0}-{:<8.0} {:>9.3} {:>9.3} {:>8} {:>9.2}x {:>8.2}x",
             name,
             f.rps,
+            lo,
+            hi,
             f.p50_ms,
             f.p99_ms,
             f.errors,
-            f.rps / hap.rps.max(1.0),
-            f.rps / ngx.rps.max(1.0)
+            measured.ratio(t, hap),
+            measured.ratio(t, ngx)
         );
     }
-    let (simple, fwd) = (get("(b)"), get("(c)"));
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
-    println!();
+    let (fwd_ratio, simple_ratio) = (measured.ratio(fwd, hap), measured.ratio(simple, ngx));
+    let (fwd_p99, hap_p99) = (measured.median(fwd).p99_ms, measured.median(hap).p99_ms);
+    println!("\nratios are the median of the per-round ratios");
     println!(
-        "target: forward >= 1.1x haproxy throughput with p99 no worse: {:.2}x, p99 {:.3} vs {:.3} ms -> {}",
-        fwd.rps / hap.rps.max(1.0),
-        fwd.p99_ms,
-        hap.p99_ms,
-        verdict(fwd.rps >= 1.1 * hap.rps && fwd.p99_ms <= hap.p99_ms)
+        "target: forward >= 1.1x haproxy throughput with p99 no worse: {fwd_ratio:.2}x, p99 {fwd_p99:.3} vs {hap_p99:.3} ms -> {}",
+        verdict(fwd_ratio >= 1.1 && fwd_p99 <= hap_p99)
     );
-    println!(
-        "target: simple mode >= 0.9x nginx throughput: {:.2}x -> {}",
-        simple.rps / ngx.rps.max(1.0),
-        verdict(simple.rps >= 0.9 * ngx.rps)
-    );
+    println!("target: simple mode >= 0.9x nginx throughput: {simple_ratio:.2}x -> {}", verdict(simple_ratio >= 0.9));
 }
