@@ -168,37 +168,56 @@ fn agrees(call: &Call, current: bool, headers: &HeaderMap) -> bool {
 
 /// The call in `body` when it is exactly `{"jsonrpc":"2.0","id":…,"method":"tools/call",
 /// "params":{"name":…,"arguments":{…},"_meta":{…}}}` (arguments and `_meta` optional) with an
-/// integer or string id.
+/// integer or string id. Read into typed fields (no tree for the envelope); any other key, a
+/// repeated key or another shape is not a plain call.
 fn parse_call(body: &[u8]) -> Option<Call> {
-    let Value::Object(mut envelope) = serde_json::from_slice::<Value>(body).ok()? else { return None };
-    if envelope.len() != 4
-        || envelope.get("jsonrpc")?.as_str()? != "2.0"
-        || envelope.get("method")?.as_str()? != "tools/call"
-    {
-        return None;
-    }
-    let id = envelope.remove("id")?;
+    let Envelope { jsonrpc, id, method, params } = serde_json::from_slice::<Envelope<'_>>(body).ok()?;
     let id_ok = match &id {
         Value::String(_) => true,
         Value::Number(n) => n.is_i64() || n.is_u64(),
         _ => false,
     };
-    let Value::Object(mut params) = envelope.remove("params")? else { return None };
-    if !id_ok || params.keys().any(|k| !matches!(k.as_str(), "name" | "arguments" | "_meta")) {
+    if jsonrpc != "2.0" || method != "tools/call" || !id_ok {
         return None;
     }
-    let meta = match params.remove("_meta") {
+    let meta = match params.meta {
         None => None,
         Some(Value::Object(m)) => Some(m),
         Some(_) => return None,
     };
-    let Value::String(name) = params.remove("name")? else { return None };
-    let arguments = match params.remove("arguments") {
+    let arguments = match params.arguments {
         None => Map::new(),
         Some(Value::Object(m)) => m,
         Some(_) => return None,
     };
-    Some(Call { id, name, arguments, meta })
+    Some(Call { id, name: params.name, arguments, meta })
+}
+
+/// A JSON-RPC request, as the lane reads it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    jsonrpc: std::borrow::Cow<'a, str>,
+    id: Value,
+    #[serde(borrow)]
+    method: std::borrow::Cow<'a, str>,
+    params: Params,
+}
+
+/// `tools/call` params; `null` values are kept as given (not read as absent).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Params {
+    name: String,
+    #[serde(default, deserialize_with = "present")]
+    arguments: Option<Value>,
+    #[serde(rename = "_meta", default, deserialize_with = "present")]
+    meta: Option<Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 fn to_axum(resp: http::Response<BoxBody<Bytes, Infallible>>) -> Response {
@@ -278,6 +297,9 @@ mod tests {
             br#"{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"t"}}"#,
             br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"},"extra":1}"#,
             br#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}}]"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":null}}"#,
+            br#"{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/call","params":{"name":"t"}}"#,
+            br#"{"jsonrpc":"2.0","id":{"x":1},"method":"tools/call","params":{"name":"t"}}"#,
             b"not json",
         ] {
             assert!(parse_call(other).is_none(), "{}", String::from_utf8_lossy(other));
