@@ -192,29 +192,7 @@ async fn the_lane_answers_what_rmcp_answers() {
     let with_lane = adapter(dir.path(), up, true).await;
     let without = adapter(dir.path(), up, false).await;
     let v2025 = ("mcp-protocol-version", "2025-06-18");
-    let mut cases: Vec<(String, Vec<(&str, &str)>)> = Vec::new();
-    // Calls the lane takes, at every pre-2026 version and without the header.
-    for version in [Some("2024-11-05"), Some("2025-03-26"), Some("2025-06-18"), Some("2025-11-25"), None] {
-        let mut headers = vec![JSON_AND_SSE, JSON_BODY];
-        if let Some(v) = version {
-            headers.push(("mcp-protocol-version", v));
-        }
-        for (tool, args) in [
-            ("get-ship", json!({"imo": "9321483"})),
-            ("get-ship-raw", json!({"imo": "9321483"})),
-            ("list-ships", json!({})),
-            ("ship-names", json!({})),
-            ("get-text", json!({})),
-            ("get-broken", json!({})),
-            ("delete-nothing", json!({})),
-            ("version", json!({})),
-            ("get-ship", json!({})),
-            ("get-ship", json!({"imo": 42})),
-        ] {
-            cases.push((call(json!(7), tool, args), headers.clone()));
-        }
-    }
-    // The same calls from a 2026-07-28 client: per-request `_meta` and the standard headers.
+    // Every shape of result, a failure, and arguments missing or of the wrong type.
     let tools: &[(&str, Value)] = &[
         ("get-ship", json!({"imo": "9321483"})),
         ("get-ship-raw", json!({"imo": "9321483"})),
@@ -225,7 +203,20 @@ async fn the_lane_answers_what_rmcp_answers() {
         ("delete-nothing", json!({})),
         ("version", json!({})),
         ("get-ship", json!({})),
+        ("get-ship", json!({"imo": 42})),
     ];
+    let mut cases: Vec<(String, Vec<(&str, &str)>)> = Vec::new();
+    // Calls the lane takes, at every pre-2026 version and without the header.
+    for version in [Some("2024-11-05"), Some("2025-03-26"), Some("2025-06-18"), Some("2025-11-25"), None] {
+        let mut headers = vec![JSON_AND_SSE, JSON_BODY];
+        if let Some(v) = version {
+            headers.push(("mcp-protocol-version", v));
+        }
+        for (tool, args) in tools {
+            cases.push((call(json!(7), tool, args.clone()), headers.clone()));
+        }
+    }
+    // The same calls from a 2026-07-28 client: per-request `_meta` and the standard headers.
     for (tool, args) in tools {
         cases.push((call_2026(json!(9), tool, args.clone(), meta_2026()), headers_2026("tools/call", tool)));
     }

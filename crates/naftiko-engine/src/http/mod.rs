@@ -283,7 +283,12 @@ impl HttpExecutor {
             let mut first: Option<Bytes> = None;
             let mut joined = BytesMut::new();
             let mut total = 0usize;
-            while let Some(chunk) = body.chunk().await.map_err(|e| unreadable(&call, &method, &url, &e))? {
+            let ctx =
+                Ctx { call: &call, method: &method, url: &url, connect_timeout: self.inner.config.connect_timeout };
+            let unreadable = |e: std::io::Error| {
+                ctx.unavailable(format!("the response body could not be read ({})", without_os_error(&e)))
+            };
+            while let Some(chunk) = body.chunk().await.map_err(unreadable)? {
                 total += chunk.len();
                 if total > limit {
                     return Err(too_large());
@@ -508,7 +513,7 @@ impl Ctx<'_> {
                 after: self.connect_timeout,
             },
             h1::Failure::Io(e) => self.unavailable(format!("the exchange failed ({})", without_os_error(&e))),
-            h1::Failure::Invalid(m) => self.unavailable(m),
+            h1::Failure::Invalid(m) => self.unavailable(format!("its reply is not valid HTTP/1.1: {m}")),
             h1::Failure::BadRequest(m) => self.invalid(m),
         }
     }
@@ -517,15 +522,6 @@ impl Ctx<'_> {
 fn without_os_error(e: &std::io::Error) -> String {
     let text = e.to_string();
     text.split(" (os error").next().unwrap_or(&text).to_string()
-}
-
-fn unreadable(call: &CallSite, method: &Method, url: &str, e: &std::io::Error) -> UpstreamError {
-    UpstreamError::Unavailable {
-        call: call.clone(),
-        method: method.clone(),
-        url: url.to_string(),
-        reason: format!("the response body could not be read ({})", without_os_error(e)),
-    }
 }
 
 /// A response whose body is still to be read, from either transport.
