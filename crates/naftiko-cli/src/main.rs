@@ -10,6 +10,23 @@ mod serve;
 mod validate;
 mod workers;
 
+/// The allocator: glibc's malloc was a quarter of the request path's user time (fastbin
+/// consolidation on every large buffer); mimalloc's thread-local free lists cost a fraction.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Runs before `main` (and before anything allocates): mimalloc commits its arenas as they are
+/// used rather than up front, which keeps the resident memory at rest where glibc's was.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static ALLOCATOR_OPTIONS: extern "C" fn() = {
+    extern "C" fn lazy_commit() {
+        // mimalloc v2's option 4 is `arena_eager_commit`.
+        unsafe { libmimalloc_sys::mi_option_set(4, 0) };
+    }
+    lazy_commit
+};
+
 /// Naftiko capability runtime.
 #[derive(Debug, Parser)]
 #[command(name = "naftiko", version, about = "Validate and serve Naftiko capabilities")]
