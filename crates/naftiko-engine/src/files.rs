@@ -63,7 +63,7 @@ pub fn resolve_inside(dir: &Path, raw: &str) -> Result<PathBuf, FileError> {
     if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00") {
         return Err(FileError::Rejected("encoded slashes and NUL bytes are not allowed".into()));
     }
-    let decoded = crate::inbound::percent_decode(&raw.replace('+', "%2B"));
+    let decoded = crate::inbound::path_decode(raw);
     let mut rel = PathBuf::new();
     for seg in decoded.split('/') {
         if seg.is_empty() || seg == "." || seg == ".." || seg.contains('\\') || seg.contains(':') {

@@ -161,12 +161,21 @@ fn query_param(query: &str, name: &str) -> Option<String> {
 
 /// Decodes `%XX` and `+` in a query component.
 pub fn percent_decode(s: &str) -> String {
+    decode(s, true)
+}
+
+/// Decodes `%XX` in a path segment (`+` stays a plus); borrowed when there is nothing to decode.
+pub fn path_decode(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('%') { decode(s, false).into() } else { s.into() }
+}
+
+fn decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
                 let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
@@ -215,6 +224,15 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
     use http::HeaderValue;
+
+    #[test]
+    fn path_segments_keep_their_plus_and_queries_do_not() {
+        assert_eq!(path_decode("a+b%20c%2Fd"), "a+b c/d");
+        assert!(matches!(path_decode("plain+segment"), std::borrow::Cow::Borrowed("plain+segment")));
+        assert_eq!(percent_decode("a+b%20c"), "a b c");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(path_decode("%zz%4"), "%zz%4");
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

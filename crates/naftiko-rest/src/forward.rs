@@ -17,7 +17,7 @@ use naftiko_engine::http::{UpstreamBody, UpstreamRequest, parse_url, strip_hop_b
 use naftiko_engine::inputs::Inputs;
 use naftiko_engine::invoke::{Engine, InvokeError, describe};
 use naftiko_engine::plan::ForwardPlan;
-use naftiko_engine::{CallSite, inbound::percent_decode};
+use naftiko_engine::{CallSite, inbound::path_decode};
 
 use crate::problem::{Problem, invoke_error};
 
@@ -101,11 +101,14 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
 
 /// The target URL for a tail, or why the tail is refused.
 pub(crate) fn target_url(base: &str, raw_tail: &str, query: Option<&str>) -> Result<String, String> {
-    let lower = raw_tail.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") {
+    let encoded_slash = raw_tail
+        .as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && (w[1..].eq_ignore_ascii_case(b"2f") || w[1..].eq_ignore_ascii_case(b"5c")));
+    if encoded_slash {
         return Err("encoded slashes are not allowed".into());
     }
-    let decoded = percent_decode(&raw_tail.replace('+', "%2B"));
+    let decoded = path_decode(raw_tail);
     if decoded.contains('\\') {
         return Err("backslashes are not allowed".into());
     }
@@ -121,7 +124,8 @@ pub(crate) fn target_url(base: &str, raw_tail: &str, query: Option<&str>) -> Res
     if decoded.split('/').next().is_some_and(|first| first.contains(':')) {
         return Err("absolute URLs are not allowed".into());
     }
-    let mut url = base.trim_end_matches('/').to_string();
+    let mut url = String::with_capacity(base.len() + raw_tail.len() + query.map_or(0, |q| q.len() + 2));
+    url.push_str(base.trim_end_matches('/'));
     if !raw_tail.is_empty() {
         url.push('/');
         url.push_str(raw_tail);
@@ -137,8 +141,8 @@ pub(crate) fn target_url(base: &str, raw_tail: &str, query: Option<&str>) -> Res
     let same_origin = target.scheme() == base_url.scheme()
         && target.host_str() == base_url.host_str()
         && target.port_or_known_default() == base_url.port_or_known_default();
-    let inside =
-        target.path() == base_path || target.path().starts_with(&format!("{base_path}/")) || base_path.is_empty();
+    let inside = base_path.is_empty()
+        || target.path().strip_prefix(base_path).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     if !same_origin || !inside {
         return Err("the path leaves the target API".into());
     }

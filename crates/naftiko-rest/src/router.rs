@@ -65,13 +65,12 @@ impl RouteTable {
         let route = &self.routes[*m.value];
         let mut vars = Vec::with_capacity(route.vars.len());
         let mut raw_tail = None;
-        for (i, name) in route.vars.iter().enumerate() {
-            if let Some(raw) = m.params.get(format!("p{i}")) {
-                if i + 1 == route.vars.len() && route.forward.is_some() {
-                    raw_tail = Some(raw.to_string());
-                }
-                vars.push((name.clone(), naftiko_engine::inbound::percent_decode(&raw.replace('+', "%2B"))));
+        // The pattern's parameters come in the order of the route's variables (`p0`, `p1`, …).
+        for (i, (name, (_, raw))) in route.vars.iter().zip(m.params.iter()).enumerate() {
+            if i + 1 == route.vars.len() && route.forward.is_some() {
+                raw_tail = Some(raw.to_string());
             }
+            vars.push((name.clone(), naftiko_engine::inbound::path_decode(raw).into_owned()));
         }
         Some(Matched { route, vars, raw_tail })
     }
@@ -120,12 +119,15 @@ pub(crate) async fn handle(AxState(state): AxState<Arc<State>>, req: Request) ->
             .into_response();
     }
     // Methods match case-insensitively.
-    let method = match Method::from_bytes(req.method().as_str().to_ascii_uppercase().as_bytes()) {
-        Ok(m) => m,
-        Err(_) => req.method().clone(),
+    let method = if req.method().as_str().bytes().any(|b| b.is_ascii_lowercase()) {
+        Method::from_bytes(req.method().as_str().to_ascii_uppercase().as_bytes())
+            .unwrap_or_else(|_| req.method().clone())
+    } else {
+        req.method().clone()
     };
-    let path = req.uri().path().to_string();
-    let Some(Matched { route, vars, raw_tail }) = state.table.lookup(&path) else {
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let Some(Matched { route, vars, raw_tail }) = state.table.lookup(path) else {
         return Problem::new(StatusCode::NOT_FOUND, "Not Found", format!("no route for `{path}`")).into_response();
     };
     let Some(op) = find_operation(route, &method) else {
