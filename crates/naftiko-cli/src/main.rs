@@ -15,14 +15,17 @@ mod workers;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc v2's option `arena_eager_commit` (not among the binding's named constants).
+const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
 /// Runs before `main` (and before anything allocates): mimalloc commits its arenas as they are
 /// used rather than up front, which keeps the resident memory at rest where glibc's was.
+#[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array")]
 static ALLOCATOR_OPTIONS: extern "C" fn() = {
     extern "C" fn lazy_commit() {
-        // mimalloc v2's option 4 is `arena_eager_commit`.
-        unsafe { libmimalloc_sys::mi_option_set(4, 0) };
+        unsafe { libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0) };
     }
     lazy_commit
 };
@@ -56,5 +59,13 @@ fn init_logging() {
         let _ = builder.json().try_init();
     } else {
         let _ = builder.try_init();
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn the_allocator_is_told_to_commit_arenas_as_used_before_main() {
+        assert_eq!(unsafe { libmimalloc_sys::mi_option_get(super::ARENA_EAGER_COMMIT) }, 0);
     }
 }
