@@ -236,8 +236,7 @@ impl ToolReply {
 }
 
 fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    // Writing a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    naftiko_engine::json_text::write_string(out, s);
 }
 
 fn invoke_error_text(e: &InvokeError) -> String {

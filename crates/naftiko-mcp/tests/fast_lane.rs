@@ -113,7 +113,10 @@ async fn upstream() -> SocketAddr {
             }),
         )
         .route("/v1/ships", get(|| async { Json(json!([{"name": "A"}, {"name": "B \"quoted\""}])) }))
-        .route("/v1/text", get(|| async { "plain words\nsecond line" }))
+        .route(
+            "/v1/text",
+            get(|| async { "plain words\nsecond line\twith a tab, a \u{1} control character and a backslash \\" }),
+        )
         .route(
             "/v1/broken",
             get(|| async { (http::StatusCode::INTERNAL_SERVER_ERROR, "database on fire").into_response() }),
