@@ -280,3 +280,54 @@ async fn a_port_in_use_is_refused_even_by_another_naftiko() {
         assert_eq!(get(format!("{}/whole/1", first.url("shaping"))).await.0, 200);
     }
 }
+
+/// Paths with a `#…` fragment (docs/behaviour.md): consumed calls send what the fragment names,
+/// exposed routes pick their operation by it, and a request that names none is told what to send.
+#[tokio::test(flavor = "multi_thread")]
+async fn fragments_tell_operations_on_one_path_apart() {
+    let upstream = Upstream::start().await;
+    upstream
+        .respond(|r| Reply::json(200, json!({"target": r.header("x-amz-target"), "path": r.path, "query": r.query})));
+    let base = format!("aws={}", upstream.url());
+    let server = Naftiko::start(&fixture("fragments.yaml"), &["--base-uri", &base], &[]);
+    let api = server.url("api").to_string();
+    let client = reqwest::Client::new();
+    for target in ["Glue.GetTable", "Glue.ListTables"] {
+        upstream.clear();
+        let r = client.post(format!("{api}/")).header("X-Amz-Target", target).json(&json!({})).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{target}");
+        assert_eq!(r.json::<Value>().await.unwrap()["target"], target);
+        let sent = upstream.single();
+        assert_eq!((sent.method.as_str(), sent.path.as_str()), ("POST", "/"));
+        assert_eq!(sent.header("x-amz-target"), Some(target));
+    }
+
+    // Without the header: 400 naming what to send, nothing sent, and the server goes on.
+    upstream.clear();
+    let r = client.post(format!("{api}/")).json(&json!({})).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let problem: Value = r.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("X-Amz-Target=Glue.GetTable") && detail.contains("X-Amz-Target=Glue.ListTables"),
+        "{detail}"
+    );
+    assert!(upstream.requests().is_empty());
+
+    // A query parameter picks the operation; the consumed fragment's values go to the query.
+    let r = reqwest::get(format!("{api}/regions?Action=DescribeRegions")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let sent = upstream.single();
+    assert_eq!(sent.path, "/query");
+    let query = sent.query.unwrap_or_default();
+    assert!(query.contains("Action=DescribeRegions") && query.contains("Version=2016-11-15"), "{query}");
+
+    // The MCP tool does not ask the agent for the header the fragment supplies.
+    let mcp = support::mcp::McpHttp::new(format!("{}/mcp", server.url("tools")));
+    let list = mcp.request("tools/list", json!({})).await;
+    let schema = &list["result"]["tools"][0]["inputSchema"];
+    assert!(schema["properties"].get("X-Amz-Target").is_none(), "{schema}");
+    upstream.clear();
+    let result = mcp.call("get-table", json!({})).await;
+    assert_eq!(result["structuredContent"]["target"], "Glue.GetTable", "{result}");
+}

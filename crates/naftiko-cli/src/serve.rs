@@ -140,7 +140,9 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         running.push(entry);
         for route in &adapter.routes {
             for op in &route.operations {
-                eprintln!("naftiko:   {:<6} {} {}", op.method.as_str(), route.path, op.summary);
+                let when =
+                    if op.selector.is_empty() { String::new() } else { format!(" [{}]", op.selector.describe()) };
+                eprintln!("naftiko:   {:<6} {}{when} {}", op.method.as_str(), route.path, op.summary);
             }
             if let Some(f) = &route.forward {
                 eprintln!("naftiko:   *      {} forwards to {} ({})", route.path, f.namespace, f.base_uri);

@@ -99,14 +99,36 @@ fn matchit_pattern(route: &Route) -> String {
     if out.is_empty() { "/".into() } else { out }
 }
 
-fn find_operation<'r>(route: &'r Route, method: &Method) -> Option<&'r Arc<RestOperation>> {
-    if let Some(op) = route.operations.iter().find(|o| o.method == *method) {
-        return Some(op);
+/// The operation a request reaches on its route: by method (HEAD served by GET), then — where
+/// operations share the method because the path had a `#…` fragment — the first whose conditions
+/// the request meets, else the one without conditions.
+enum Pick<'r> {
+    Operation(&'r Arc<RestOperation>),
+    /// No operation takes the method.
+    NoMethod,
+    /// Operations take the method but the request meets none of their conditions.
+    NoSelector(Vec<&'r Arc<RestOperation>>),
+}
+
+fn find_operation<'r>(route: &'r Route, method: &Method, headers: &http::HeaderMap, query: Option<&str>) -> Pick<'r> {
+    let mut candidates: Vec<&Arc<RestOperation>> = route.operations.iter().filter(|o| o.method == *method).collect();
+    if candidates.is_empty() && *method == Method::HEAD {
+        candidates = route.operations.iter().filter(|o| o.method == Method::GET).collect();
     }
-    if *method == Method::HEAD {
-        return route.operations.iter().find(|o| o.method == Method::GET);
+    if let [only] = candidates[..]
+        && only.selector.is_empty()
+    {
+        return Pick::Operation(only);
     }
-    None
+    let chosen = candidates
+        .iter()
+        .find(|o| !o.selector.is_empty() && o.selector.matches(headers, query))
+        .or_else(|| candidates.iter().find(|o| o.selector.is_empty()));
+    match chosen {
+        Some(op) => Pick::Operation(op),
+        None if candidates.is_empty() => Pick::NoMethod,
+        None => Pick::NoSelector(candidates),
+    }
 }
 
 /// Every request of the adapter.
@@ -130,29 +152,21 @@ pub(crate) async fn handle(AxState(state): AxState<Arc<State>>, req: Request) ->
     let Some(Matched { route, vars, raw_tail }) = state.table.lookup(path) else {
         return Problem::new(StatusCode::NOT_FOUND, "Not Found", format!("no route for `{path}`")).into_response();
     };
-    let Some(op) = find_operation(route, &method) else {
-        if let Some(fwd) = &route.forward {
-            return forward::forward(&state.engine, fwd, raw_tail.as_deref().unwrap_or(""), req).await;
+    let op = match find_operation(route, &method, req.headers(), uri.query()) {
+        Pick::Operation(op) => op,
+        Pick::NoSelector(ops) => {
+            let wanted: Vec<String> = ops.iter().map(|o| format!("`{}`", o.selector.describe())).collect();
+            return Problem::new(
+                StatusCode::BAD_REQUEST,
+                "Bad Request",
+                format!(
+                    "`{method} {path}` picks its operation by a header or query parameter: send {}",
+                    wanted.join(" or ")
+                ),
+            )
+            .into_response();
         }
-        let mut allow: Vec<&str> = route.operations.iter().map(|o| o.method.as_str()).collect();
-        if allow.contains(&"GET") {
-            allow.push("HEAD");
-        }
-        if method == Method::OPTIONS {
-            let mut resp = Response::new(Body::empty());
-            *resp.status_mut() = StatusCode::NO_CONTENT;
-            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
-                resp.headers_mut().insert(header::ALLOW, v);
-            }
-            return resp;
-        }
-        return Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Method Not Allowed",
-            format!("`{path}` does not accept {method}; it accepts {}", allow.join(", ")),
-        )
-        .header(header::ALLOW, &allow.join(", "))
-        .into_response();
+        Pick::NoMethod => return refuse_method(&state, route, &method, path, raw_tail, req).await,
     };
     let is_head = method == Method::HEAD;
     let inputs = match inputs::gather(op, vars, req).await {
@@ -168,6 +182,45 @@ pub(crate) async fn handle(AxState(state): AxState<Arc<State>>, req: Request) ->
         *response.body_mut() = Body::empty();
     }
     response
+}
+
+/// A method no operation of the route takes: forwarded when the route forwards, else OPTIONS
+/// answered and anything else refused, both with `Allow`.
+async fn refuse_method(
+    state: &State,
+    route: &Route,
+    method: &Method,
+    path: &str,
+    raw_tail: Option<String>,
+    req: Request,
+) -> Response {
+    if let Some(fwd) = &route.forward {
+        return forward::forward(&state.engine, fwd, raw_tail.as_deref().unwrap_or(""), req).await;
+    }
+    let mut allow: Vec<&str> = Vec::new();
+    for op in &route.operations {
+        if !allow.contains(&op.method.as_str()) {
+            allow.push(op.method.as_str());
+        }
+    }
+    if allow.contains(&"GET") {
+        allow.push("HEAD");
+    }
+    if *method == Method::OPTIONS {
+        let mut resp = Response::new(Body::empty());
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+        if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+            resp.headers_mut().insert(header::ALLOW, v);
+        }
+        return resp;
+    }
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method Not Allowed",
+        format!("`{path}` does not accept {method}; it accepts {}", allow.join(", ")),
+    )
+    .header(header::ALLOW, &allow.join(", "))
+    .into_response()
 }
 
 /// Renders an outcome: 2xx/3xx/4xx as they came (shaped when mapped), 5xx as 502.

@@ -8,6 +8,7 @@ pub mod declared;
 pub mod handler;
 pub mod request;
 pub mod schema;
+pub mod selector;
 pub mod shape;
 
 use std::collections::HashMap;
@@ -105,6 +106,9 @@ pub struct RestOperation {
     pub handler: Handler,
     /// A one-line summary for the start-up log ("calls kombo-general.getcheckapikey").
     pub summary: String,
+    /// What a request must carry to reach this operation when its path had a `#…` fragment
+    /// (empty otherwise).
+    pub selector: selector::Selector,
 }
 
 /// A compiled `forward` (SEMANTICS §7).
@@ -355,8 +359,10 @@ impl Capability {
                     let mut routes: Vec<Route> = Vec::new();
                     for res in &r.resources {
                         let Some(path) = &res.path else { continue };
+                        // Operations on one path told apart by a `#…` fragment share its route.
+                        let (path_only, selector) = selector::split_fragment(&path.value);
                         let path_text =
-                            if path.value.starts_with('/') { path.value.clone() } else { format!("/{}", path.value) };
+                            if path_only.starts_with('/') { path_only.to_string() } else { format!("/{path_only}") };
                         let vars: Vec<String> = naftiko_spec::expr::parse_path_template(&path_text)
                             .map(|t| t.vars().map(str::to_owned).collect())
                             .unwrap_or_default();
@@ -380,7 +386,7 @@ impl Capability {
                                 .map(|m| m.value.trim().to_ascii_uppercase())
                                 .unwrap_or_else(|| "GET".into());
                             let Ok(method) = Method::from_bytes(method_text.as_bytes()) else { continue };
-                            if routes[idx].operations.iter().any(|o| o.method == method) {
+                            if routes[idx].operations.iter().any(|o| o.method == method && o.selector == selector) {
                                 continue;
                             }
                             let mut declared = Vec::new();
@@ -402,6 +408,7 @@ impl Capability {
                                         declared,
                                         handler,
                                         summary,
+                                        selector: selector.clone(),
                                     }))
                                 }
                                 Err(m) => errors.push(diag(op.span, m)),

@@ -66,6 +66,9 @@ pub struct ParamPlan {
     pub value: Option<ValueSource>,
     /// `required: true`: a missing value fails the call before anything is sent.
     pub required: bool,
+    /// The value the path's `#…` fragment names for it ([`super::selector`]): sent when the call
+    /// supplies none.
+    pub default: Option<String>,
 }
 
 /// Where a declared `value` comes from.
@@ -147,6 +150,8 @@ impl RequestPlan {
             merged.push(p);
         }
         let path_text = r.path.as_ref().map(|p| p.value.as_str()).unwrap_or_default();
+        // A fragment is never sent: its conditions become parameter values (selector.rs).
+        let (path_text, selector) = super::selector::split_fragment(path_text);
         let parsed = parse_path_template(path_text).map_err(|e| e.message)?;
         let mut path = Vec::new();
         for part in parsed.parts {
@@ -177,7 +182,21 @@ impl RequestPlan {
                 location: p.location.value,
                 value,
                 required: p.required == Some(true),
+                default: None,
             });
+        }
+        for (name, value) in selector.0 {
+            let Some(value) = value else { continue };
+            match params.iter_mut().find(|p| p.name.eq_ignore_ascii_case(&name) && p.location != ParamIn::Body) {
+                Some(p) => p.default = Some(value),
+                None => params.push(ParamPlan {
+                    location: super::selector::default_location(&name),
+                    name,
+                    value: None,
+                    required: false,
+                    default: Some(value),
+                }),
+            }
         }
         let body = compile_body(op.body.as_ref(), &params, vocab)?;
         let auth = match &c.authentication {
@@ -209,8 +228,8 @@ impl RequestPlan {
         let mut cookies: Vec<String> = Vec::new();
         let mut body_fields = Map::new();
         for p in &self.params {
-            let value = self.param_value(p, scope);
-            let Some(value) = value.filter(|v| !v.is_null()) else {
+            let value = self.param_value(p, scope).filter(|v| !v.is_null());
+            let Some(value) = value.or_else(|| p.default.clone().map(Value::String)) else {
                 if p.required {
                     problems.push(InputProblem {
                         name: p.name.clone(),

@@ -619,7 +619,10 @@ impl<'d> Cx<'d> {
                         path.span,
                         format!("REST path `{}` holds a URL fragment (`#…`), which requests never carry", path.value),
                     )
-                    .help("the route is served without it; give each operation its own path"),
+                    .help(
+                        "served at the path before `#`; requests pick this operation by carrying what the \
+                         fragment names (`#Name=value`: a header or query parameter with that value)",
+                    ),
                 );
             }
             if !path.value.starts_with('/') {
