@@ -111,23 +111,20 @@ enum Pick<'r> {
 }
 
 fn find_operation<'r>(route: &'r Route, method: &Method, headers: &http::HeaderMap, query: Option<&str>) -> Pick<'r> {
-    let mut candidates: Vec<&Arc<RestOperation>> = route.operations.iter().filter(|o| o.method == *method).collect();
-    if candidates.is_empty() && *method == Method::HEAD {
-        candidates = route.operations.iter().filter(|o| o.method == Method::GET).collect();
+    let takes = |m: &Method| route.operations.iter().any(|o| o.method == *m);
+    let method = if *method == Method::HEAD && !takes(method) { Method::GET } else { method.clone() };
+    let mut plain = None;
+    for op in route.operations.iter().filter(|o| o.method == method) {
+        if op.selector.is_empty() {
+            plain = plain.or(Some(op));
+        } else if op.selector.matches(headers, query) {
+            return Pick::Operation(op);
+        }
     }
-    if let [only] = candidates[..]
-        && only.selector.is_empty()
-    {
-        return Pick::Operation(only);
-    }
-    let chosen = candidates
-        .iter()
-        .find(|o| !o.selector.is_empty() && o.selector.matches(headers, query))
-        .or_else(|| candidates.iter().find(|o| o.selector.is_empty()));
-    match chosen {
+    match plain {
         Some(op) => Pick::Operation(op),
-        None if candidates.is_empty() => Pick::NoMethod,
-        None => Pick::NoSelector(candidates),
+        None if !takes(&method) => Pick::NoMethod,
+        None => Pick::NoSelector(route.operations.iter().filter(|o| o.method == method).collect()),
     }
 }
 
