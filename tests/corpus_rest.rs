@@ -105,11 +105,11 @@ async fn corpus_rest_operations_reach_the_upstream() {
                         }
                     }
                     // What picks the operation on a path with a `#…` fragment (selector.rs).
-                    for (name, value) in &op.selector.0 {
-                        let value = value.clone().unwrap_or_else(|| format!("v-{name}"));
-                        match naftiko_engine::plan::selector::default_location(name) {
-                            ParamIn::Header => headers.push((name.clone(), value)),
-                            _ => query.push((name.clone(), value)),
+                    for c in &op.selector.0 {
+                        let value = c.value.clone().unwrap_or_else(|| format!("v-{}", c.name));
+                        match naftiko_engine::plan::selector::default_location(&c.name) {
+                            ParamIn::Header => headers.push((c.name.clone(), value)),
+                            _ => query.push((c.name.clone(), value)),
                         }
                     }
                     // Values for consumed parameters the operation must send (required ones,

@@ -185,8 +185,8 @@ impl RequestPlan {
                 default: None,
             });
         }
-        for (name, value) in selector.0 {
-            let Some(value) = value else { continue };
+        for condition in selector.0 {
+            let (name, Some(value)) = (condition.name, condition.value) else { continue };
             match params.iter_mut().find(|p| p.name.eq_ignore_ascii_case(&name) && p.location != ParamIn::Body) {
                 Some(p) => p.default = Some(value),
                 None => params.push(ParamPlan {

@@ -156,7 +156,7 @@ impl Inference<'_> {
         // A value the path's fragment names is sent for the agent (selector.rs).
         let path = r.resource.path.as_ref().map(|p| p.value.as_str()).unwrap_or("");
         let fragment = super::selector::split_fragment(path).1;
-        let fixed = |name: &str| fragment.0.iter().any(|(k, v)| v.is_some() && k.eq_ignore_ascii_case(name));
+        let fixed = |name: &str| fragment.0.iter().any(|c| c.value.is_some() && c.name.eq_ignore_ascii_case(name));
         for p in &params {
             if matches!(p.location.value, ParamIn::Path | ParamIn::Environment)
                 || p.value.is_some()

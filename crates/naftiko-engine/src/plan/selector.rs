@@ -7,13 +7,31 @@
 //! conditions: an exposed route serves each operation to the requests that meet its conditions,
 //! and a consumed operation sends the values its conditions name unless the call supplies them.
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use naftiko_spec::model::ParamIn;
 
-/// The conditions of a path's fragment, in order: a parameter name and the value it must have
-/// (`None`: it must be there, with any value). Empty for a path without a fragment.
+/// The conditions of a path's fragment, in order. Empty for a path without a fragment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selector(pub Vec<(String, Option<String>)>);
+pub struct Selector(pub Vec<Condition>);
+
+/// One condition: a parameter name and the value it must have (`None`: it must be there, with
+/// any value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// The parameter's name, as the fragment spells it.
+    pub name: String,
+    /// The value it must have, if any.
+    pub value: Option<String>,
+    /// The name as a header, parsed once (`None` when it cannot be one: only the query can carry it).
+    header: Option<HeaderName>,
+}
+
+impl Condition {
+    fn new(name: String, value: Option<String>) -> Condition {
+        let header = HeaderName::from_bytes(name.as_bytes()).ok();
+        Condition { name, value, header }
+    }
+}
 
 /// Splits a path at its fragment: the path HTTP sends and the fragment's conditions
 /// (`k=v` or `k`, joined by `&`, percent-decoded).
@@ -23,8 +41,8 @@ pub fn split_fragment(path: &str) -> (&str, Selector) {
         .split('&')
         .filter(|c| !c.is_empty())
         .map(|c| match c.split_once('=') {
-            Some((k, v)) => (crate::inbound::percent_decode(k), Some(crate::inbound::percent_decode(v))),
-            None => (crate::inbound::percent_decode(c), None),
+            Some((k, v)) => Condition::new(crate::inbound::percent_decode(k), Some(crate::inbound::percent_decode(v))),
+            None => Condition::new(crate::inbound::percent_decode(c), None),
         })
         .collect();
     (path, Selector(conditions))
@@ -38,26 +56,26 @@ impl Selector {
 
     /// Whether a request meets every condition, each by a header or a query parameter of its name.
     pub fn matches(&self, headers: &HeaderMap, query: Option<&str>) -> bool {
-        self.0.iter().all(|(name, wanted)| {
-            let header = headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(str::to_owned);
-            let value = header.or_else(|| query.and_then(|q| crate::inbound::query_param(q, name)));
-            match (value, wanted) {
-                (Some(v), Some(w)) => v == *w,
-                (Some(_), None) => true,
-                (None, _) => false,
+        self.0.iter().all(|c| {
+            if let Some(v) = c.header.as_ref().and_then(|h| headers.get(h)) {
+                return c.value.as_ref().is_none_or(|w| v.as_bytes() == w.as_bytes());
+            }
+            match query.and_then(|q| crate::inbound::query_param(q, &c.name)) {
+                Some(v) => c.value.as_ref().is_none_or(|w| v == *w),
+                None => false,
             }
         })
     }
 
     /// The conditions as a request must meet them, for error messages
-    /// (`X-Amz-Target: AWSGlue.GetTable`, `analyzerArn`).
+    /// (`X-Amz-Target=AWSGlue.GetTable`, `analyzerArn and resourceArn`).
     pub fn describe(&self) -> String {
         let parts: Vec<String> = self
             .0
             .iter()
-            .map(|(k, v)| match v {
-                Some(v) => format!("{k}={v}"),
-                None => k.clone(),
+            .map(|c| match &c.value {
+                Some(v) => format!("{}={v}", c.name),
+                None => c.name.clone(),
             })
             .collect();
         parts.join(" and ")
@@ -67,7 +85,8 @@ impl Selector {
 /// Where a condition's value goes on a consumed call when the operation declares no parameter of
 /// its name: a header for `X-…` names (the AWS JSON protocol's `X-Amz-Target`), else the query.
 pub fn default_location(name: &str) -> ParamIn {
-    if name.len() > 2 && name[..2].eq_ignore_ascii_case("x-") { ParamIn::Header } else { ParamIn::Query }
+    let b = name.as_bytes();
+    if b.len() > 2 && b[..2].eq_ignore_ascii_case(b"x-") { ParamIn::Header } else { ParamIn::Query }
 }
 
 #[cfg(test)]
@@ -79,7 +98,7 @@ mod tests {
     fn fragments_become_conditions_met_by_a_header_or_a_query_parameter() {
         let (path, sel) = split_fragment("/#X-Amz-Target=AWSGlue.GetTable");
         assert_eq!(path, "/");
-        assert_eq!(sel.0, vec![("X-Amz-Target".to_string(), Some("AWSGlue.GetTable".to_string()))]);
+        assert_eq!(sel.0, vec![Condition::new("X-Amz-Target".into(), Some("AWSGlue.GetTable".into()))]);
         let mut headers = HeaderMap::new();
         assert!(!sel.matches(&headers, None));
         headers.insert("x-amz-target", HeaderValue::from_static("AWSGlue.GetTable"));
@@ -103,5 +122,6 @@ mod tests {
         assert_eq!(default_location("X-Amz-Target"), ParamIn::Header);
         assert_eq!(default_location("Action"), ParamIn::Query);
         assert_eq!(default_location("x"), ParamIn::Query);
+        assert_eq!(default_location("日本"), ParamIn::Query);
     }
 }
