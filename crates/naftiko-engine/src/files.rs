@@ -59,8 +59,7 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<SkillFile>, depth: usize) -> std:
 
 /// Resolves a request path (as sent, percent-encoded) to a regular file inside `dir`.
 pub fn resolve_inside(dir: &Path, raw: &str) -> Result<PathBuf, FileError> {
-    let lower = raw.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || lower.contains("%00") {
+    if crate::inbound::has_escape(raw, &[b"2f", b"5c", b"00"]) {
         return Err(FileError::Rejected("encoded slashes and NUL bytes are not allowed".into()));
     }
     let decoded = crate::inbound::path_decode(raw);

@@ -169,6 +169,12 @@ pub fn path_decode(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('%') { decode(s, false).into() } else { s.into() }
 }
 
+/// Whether `raw` holds one of the escapes `codes` (hex digits, any case): `%2F`, `%5C` and `%00`
+/// smuggle separators and NUL bytes past a check on the decoded path.
+pub fn has_escape(raw: &str, codes: &[&[u8; 2]]) -> bool {
+    raw.as_bytes().windows(3).any(|w| w[0] == b'%' && codes.iter().any(|c| w[1..].eq_ignore_ascii_case(&c[..])))
+}
+
 fn decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -232,6 +238,8 @@ mod tests {
         assert_eq!(percent_decode("a+b%20c"), "a b c");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(path_decode("%zz%4"), "%zz%4");
+        assert!(has_escape("a%2fb", &[b"2F"]) && has_escape("a%5C", &[b"2f", b"5c"]));
+        assert!(!has_escape("a%2", &[b"2f"]) && !has_escape("%25", &[b"2f", b"5c"]));
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {

@@ -12,12 +12,13 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
+use naftiko_engine::CallSite;
 use naftiko_engine::expr::Scope;
 use naftiko_engine::http::{UpstreamBody, UpstreamRequest, parse_url, strip_hop_by_hop};
+use naftiko_engine::inbound::{has_escape, path_decode};
 use naftiko_engine::inputs::Inputs;
 use naftiko_engine::invoke::{Engine, InvokeError, describe};
 use naftiko_engine::plan::ForwardPlan;
-use naftiko_engine::{CallSite, inbound::path_decode};
 
 use crate::problem::{Problem, invoke_error};
 
@@ -101,11 +102,7 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
 
 /// The target URL for a tail, or why the tail is refused.
 pub(crate) fn target_url(base: &str, raw_tail: &str, query: Option<&str>) -> Result<String, String> {
-    let encoded_slash = raw_tail
-        .as_bytes()
-        .windows(3)
-        .any(|w| w[0] == b'%' && (w[1..].eq_ignore_ascii_case(b"2f") || w[1..].eq_ignore_ascii_case(b"5c")));
-    if encoded_slash {
+    if has_escape(raw_tail, &[b"2f", b"5c"]) {
         return Err("encoded slashes are not allowed".into());
     }
     let decoded = path_decode(raw_tail);
