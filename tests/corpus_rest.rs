@@ -53,9 +53,10 @@ async fn corpus_rest_operations_reach_the_upstream() {
             adapters += 1;
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let (app, _warnings) = naftiko_rest::app(adapter, engine.clone());
+            let (adapter_owned, engine_owned) = (adapter.clone(), engine.clone());
             let server = tokio::spawn(async move {
-                let _ = axum::serve(listener, app).await;
+                let _ =
+                    naftiko_rest::serve(listener, &adapter_owned, engine_owned, std::future::pending(), false).await;
             });
             for route in &adapter.routes {
                 for op in &route.operations {

@@ -14,9 +14,9 @@ mod forward;
 mod inputs;
 mod problem;
 mod router;
+pub mod server;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use naftiko_engine::invoke::Engine;
@@ -27,14 +27,6 @@ pub use router::{Matched, RouteTable, RouteWarning};
 /// Requests larger than this are refused with 413.
 pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
 
-/// Builds the axum application for one REST adapter.
-pub fn app(adapter: &RestAdapter, engine: Engine) -> (axum::Router, Vec<RouteWarning>) {
-    let (table, warnings) = RouteTable::build(adapter);
-    let state = Arc::new(router::State { table, engine, auth: adapter.listener.auth.clone() });
-    let app = axum::Router::new().fallback(router::handle).with_state(state);
-    (app, warnings)
-}
-
 /// Serves one REST adapter on `listener` until `shutdown` completes; `log_warnings` logs the
 /// route table's warnings (once per adapter when several workers serve it).
 pub async fn serve(
@@ -44,11 +36,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     log_warnings: bool,
 ) -> std::io::Result<()> {
-    let (app, warnings) = app(adapter, engine);
+    let (table, warnings) = RouteTable::build(adapter);
     for w in warnings.iter().filter(|_| log_warnings) {
         tracing::warn!("{}", w.0);
     }
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    let state = Arc::new(router::State { table, engine, auth: adapter.listener.auth.clone() });
+    server::serve(listener, move |req| router::handle(state.clone(), req), shutdown).await
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State as AxState};
+use axum::extract::Request;
 use axum::response::Response;
 use http::{HeaderValue, Method, StatusCode, header};
 use naftiko_engine::inbound::InboundAuth;
@@ -129,7 +129,7 @@ fn find_operation<'r>(route: &'r Route, method: &Method, headers: &http::HeaderM
 }
 
 /// Every request of the adapter.
-pub(crate) async fn handle(AxState(state): AxState<Arc<State>>, req: Request) -> Response {
+pub(crate) async fn handle(state: Arc<State>, req: Request) -> Response {
     if let Some(auth) = &state.auth
         && let Err(rejection) = auth.check(req.headers(), req.uri().query())
     {
