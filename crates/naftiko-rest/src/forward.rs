@@ -14,7 +14,7 @@ use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use naftiko_engine::CallSite;
 use naftiko_engine::expr::Scope;
-use naftiko_engine::http::{UpstreamBody, UpstreamRequest, parse_url, strip_hop_by_hop};
+use naftiko_engine::http::{UpstreamBody, UpstreamRequest, parse_url, plain_url, strip_hop_by_hop};
 use naftiko_engine::inbound::{has_escape, path_decode};
 use naftiko_engine::inputs::Inputs;
 use naftiko_engine::invoke::{Engine, InvokeError, describe};
@@ -131,19 +131,35 @@ pub(crate) fn target_url(base: &str, raw_tail: &str, query: Option<&str>) -> Res
         url.push('?');
         url.push_str(q);
     }
-    // Containment: same scheme, host and port, and the base path as a prefix.
-    let target = parse_url(&url).map_err(|e| format!("invalid target URL: {e}"))?;
-    let base_url = parse_url(base).map_err(|e| format!("invalid base URI: {e}"))?;
-    let base_path = base_url.path().trim_end_matches('/');
-    let same_origin = target.scheme() == base_url.scheme()
-        && target.host_str() == base_url.host_str()
-        && target.port_or_known_default() == base_url.port_or_known_default();
-    let inside = base_path.is_empty()
-        || target.path().strip_prefix(base_path).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    // Containment: same scheme, host and port, and the base path as a prefix. URLs already in
+    // normal form are compared as written; others through the full parser.
+    let (same_origin, inside) = match (plain_url(&url), plain_url(base)) {
+        (Some(target), Some(base)) => {
+            let (t, b) = (&target.origin, &base.origin);
+            let same = t.https == b.https && t.host == b.host && t.port == b.port;
+            let path = |p: &'_ str| -> usize { p.find('?').unwrap_or(p.len()) };
+            let (tp, bp) = (&target.path_and_query, &base.path_and_query);
+            (same, contained(&tp[..path(tp)], &bp[..path(bp)]))
+        }
+        _ => {
+            let target = parse_url(&url).map_err(|e| format!("invalid target URL: {e}"))?;
+            let base_url = parse_url(base).map_err(|e| format!("invalid base URI: {e}"))?;
+            let same = target.scheme() == base_url.scheme()
+                && target.host_str() == base_url.host_str()
+                && target.port_or_known_default() == base_url.port_or_known_default();
+            (same, contained(target.path(), base_url.path()))
+        }
+    };
     if !same_origin || !inside {
         return Err("the path leaves the target API".into());
     }
     Ok(url)
+}
+
+/// Whether `path` is `base` or below it.
+fn contained(path: &str, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    base.is_empty() || path.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! use; if one fails anyway before any reply byte, an idempotent request with a resendable body is
 //! sent once more on a new connection.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,8 @@ use tokio::net::TcpStream;
 
 /// Largest response head accepted.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Hosts the pool keeps a list for before it forgets those with no idle connection.
+const MAX_HOSTS: usize = 64;
 /// Most response header lines accepted.
 const MAX_HEADERS: usize = 128;
 /// Longest chunk-size or trailer line accepted.
@@ -62,8 +64,9 @@ pub(crate) enum Failure {
 #[derive(Debug)]
 pub(crate) struct Pool {
     /// Per `host:port`, the most recently used last (taken first); the oldest first (expired
-    /// ones are closed from there as others come back).
-    idle: Mutex<HashMap<String, VecDeque<Idle>>>,
+    /// ones are closed from there as others come back). A worker talks to a few hosts: a list
+    /// searched in order, with no key to build per call.
+    idle: Mutex<Vec<(Arc<str>, VecDeque<Idle>)>>,
     max_idle_per_host: usize,
     idle_timeout: Duration,
     connect_timeout: Duration,
@@ -119,7 +122,7 @@ pub(crate) struct ResponseBody {
     length: Option<u64>,
     reusable: bool,
     pool: Arc<Pool>,
-    key: String,
+    key: Arc<str>,
 }
 
 /// Where the body reader is.
@@ -136,13 +139,24 @@ enum Framing {
 
 impl Pool {
     pub(crate) fn new(max_idle_per_host: usize, idle_timeout: Duration, connect_timeout: Duration) -> Pool {
-        Pool { idle: Mutex::new(HashMap::new()), max_idle_per_host, idle_timeout, connect_timeout }
+        Pool { idle: Mutex::new(Vec::new()), max_idle_per_host, idle_timeout, connect_timeout }
+    }
+
+    /// The pool's name for `host:port`: the one it already has, else a new one.
+    fn key(&self, host: &str, port: u16) -> Arc<str> {
+        let is =
+            |k: &str| k.strip_prefix(host).and_then(|r| r.strip_prefix(':')).is_some_and(|p| p.parse() == Ok(port));
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        match idle.iter().find(|(k, _)| is(k)) {
+            Some((k, _)) => k.clone(),
+            None => format!("{host}:{port}").into(),
+        }
     }
 
     /// An idle connection to `key` that is still open, if any.
     fn checkout(&self, key: &str) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.get_mut(key)?;
+        let (_, list) = idle.iter_mut().find(|(k, _)| **k == *key)?;
         while let Some(Idle { conn, since }) = list.pop_back() {
             if since.elapsed() < self.idle_timeout && conn.looks_open() {
                 return Some(conn);
@@ -151,12 +165,20 @@ impl Pool {
         None
     }
 
-    fn checkin(&self, key: &str, conn: Conn) {
+    fn checkin(&self, key: &Arc<str>, conn: Conn) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = match idle.get_mut(key) {
-            Some(list) => list,
-            None => idle.entry(key.to_string()).or_default(),
+        let at = match idle.iter().position(|(k, _)| k == key) {
+            Some(at) => at,
+            None => {
+                // Hosts with nothing idle are forgotten once the list grows long.
+                if idle.len() >= MAX_HOSTS {
+                    idle.retain(|(_, list)| !list.is_empty());
+                }
+                idle.push((key.clone(), VecDeque::new()));
+                idle.len() - 1
+            }
         };
+        let list = &mut idle[at].1;
         while list.front().is_some_and(|i| i.since.elapsed() >= self.idle_timeout) {
             list.pop_front();
         }
@@ -178,7 +200,7 @@ impl Pool {
 
     /// Sends `req` and reads the response head; the body is read through the returned response.
     pub(crate) async fn exchange(self: &Arc<Self>, req: Request<'_>) -> Result<Response, Failure> {
-        let key = format!("{}:{}", req.host, req.port);
+        let key = self.key(req.host, req.port);
         let mut head = Vec::with_capacity(512);
         write_head(&mut head, &req)?;
         let Request { method, host, port, body, .. } = req;
@@ -333,8 +355,24 @@ impl Conn {
                 let mut parsed = httparse::Response::new(&mut slots);
                 match parsed.parse(&self.buf) {
                     Ok(httparse::Status::Complete(len)) => {
-                        let head = head_of(&parsed, method)?;
-                        self.buf.advance(len);
+                        // Header values share the head's bytes (split off the buffer) instead of
+                        // each being copied: names are checked now, values once the head is out.
+                        let base = self.buf.as_ptr() as usize;
+                        let (code, version) = (parsed.code.unwrap_or(0), parsed.version);
+                        let mut fields = Vec::with_capacity(parsed.headers.len());
+                        for h in parsed.headers.iter() {
+                            let name = HeaderName::from_bytes(h.name.as_bytes())
+                                .map_err(|_| HeadError::Invalid(format!("invalid header name `{}`", h.name)))?;
+                            fields.push((name, h.value.as_ptr() as usize - base, h.value.len()));
+                        }
+                        let bytes = self.buf.split_to(len).freeze();
+                        let mut headers = HeaderMap::with_capacity(fields.len());
+                        for (name, at, n) in fields {
+                            let value = HeaderValue::from_maybe_shared(bytes.slice(at..at + n))
+                                .map_err(|_| HeadError::Invalid(format!("invalid value of header `{name}`")))?;
+                            headers.append(name, value);
+                        }
+                        let head = head_of(code, version, headers, method)?;
                         match head {
                             Some(head) => return Ok(head),
                             None => continue, // an interim 1xx reply
@@ -362,21 +400,12 @@ impl Conn {
 }
 
 /// The head of a final response, or `None` for an interim `1xx`.
-fn head_of(parsed: &httparse::Response<'_, '_>, method: &Method) -> Result<Option<Head>, HeadError> {
-    let code = parsed.code.unwrap_or(0);
+fn head_of(code: u16, version: Option<u8>, headers: HeaderMap, method: &Method) -> Result<Option<Head>, HeadError> {
     let status = StatusCode::from_u16(code).map_err(|_| HeadError::Invalid(format!("invalid status {code}")))?;
     if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
         return Ok(None);
     }
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
-    for h in parsed.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| HeadError::Invalid(format!("invalid header name `{}`", h.name)))?;
-        let value = HeaderValue::from_bytes(h.value)
-            .map_err(|_| HeadError::Invalid(format!("invalid value of header `{}`", h.name)))?;
-        headers.append(name, value);
-    }
-    let mut reusable = parsed.version == Some(1) && !has_token(&headers, &header::CONNECTION, "close");
+    let mut reusable = version == Some(1) && !has_token(&headers, &header::CONNECTION, "close");
     let no_body = *method == Method::HEAD
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
@@ -459,7 +488,8 @@ fn write_head(out: &mut Vec<u8>, req: &Request<'_>) -> Result<(), Failure> {
         out.extend_from_slice(b"host: ");
         out.extend_from_slice(req.host.as_bytes());
         if req.port != 80 {
-            out.extend_from_slice(format!(":{}", req.port).as_bytes());
+            out.push(b':');
+            out.extend_from_slice(itoa::Buffer::new().format(req.port).as_bytes());
         }
         out.extend_from_slice(b"\r\n");
     }
@@ -476,12 +506,18 @@ fn write_head(out: &mut Vec<u8>, req: &Request<'_>) -> Result<(), Failure> {
     match &req.body {
         Body::None if expects_body => out.extend_from_slice(b"content-length: 0\r\n"),
         Body::None => {}
-        Body::Bytes(b) => out.extend_from_slice(format!("content-length: {}\r\n", b.len()).as_bytes()),
-        Body::Stream { length: Some(n), .. } => out.extend_from_slice(format!("content-length: {n}\r\n").as_bytes()),
+        Body::Bytes(b) => content_length_line(out, b.len() as u64),
+        Body::Stream { length: Some(n), .. } => content_length_line(out, *n),
         Body::Stream { length: None, .. } => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
     }
     out.extend_from_slice(b"\r\n");
     Ok(())
+}
+
+fn content_length_line(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(b"content-length: ");
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 fn early_end() -> io::Error {
@@ -628,6 +664,18 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncBufReadExt, BufReader};
     use tokio::net::TcpListener;
+
+    #[test]
+    fn pool_keys_are_shared_per_host_and_port_and_never_confused() {
+        let pool = Pool::new(8, Duration::from_secs(60), Duration::from_secs(2));
+        let a = pool.key("127.0.0.1", 1);
+        pool.idle.lock().unwrap().push((a.clone(), VecDeque::new()));
+        assert!(Arc::ptr_eq(&a, &pool.key("127.0.0.1", 1)), "the known key is reused");
+        for (host, port) in [("127.0.0.1", 10), ("127.0.0.10", 1), ("127.0.0", 1)] {
+            assert_eq!(&*pool.key(host, port), format!("{host}:{port}"));
+        }
+        assert_eq!(&*pool.key("[::1]", 9000), "[::1]:9000");
+    }
 
     /// A server that answers each request of each connection with the next canned reply, and
     /// records the request heads it saw (and how many connections it accepted).
@@ -838,7 +886,9 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(150)).await;
         get(&pool, port, &Method::GET, Body::None).await.unwrap();
         assert_eq!(*conns.lock().unwrap(), 2, "a new connection after the idle timeout");
-        assert_eq!(pool.idle.lock().unwrap()[&format!("127.0.0.1:{port}")].len(), 1);
+        let key = format!("127.0.0.1:{port}");
+        let idle = pool.idle.lock().unwrap();
+        assert_eq!(idle.iter().find(|(k, _)| **k == *key).map(|(_, list)| list.len()), Some(1));
     }
 
     #[tokio::test]

@@ -26,6 +26,7 @@ use crate::secret::Secret;
 pub use error::UpstreamError;
 pub use h1::BodyStream;
 pub use url_cache::parse as parse_url;
+pub use url_cache::{Origin, Plain, plain as plain_url};
 
 /// Settings of the executor.
 #[derive(Debug, Clone)]
@@ -210,8 +211,28 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+/// Whether `name` is one of [`HOP_BY_HOP`] (a match on the text: cheaper than comparing names).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-authenticate"
+            | "proxy-authorization"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+    )
+}
+
 /// Removes hop-by-hop headers, including those named in `Connection`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Usually there is none: one look at each name is cheaper than a removal per kind.
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -276,7 +297,7 @@ impl HttpExecutor {
         let too_large =
             || UpstreamError::TooLarge { call: call.clone(), method: method.clone(), url: url.clone(), limit };
         let exchange = async {
-            let Reply { status, headers, mut body } = self.exchange(req).await?;
+            let Reply { status, headers, mut body } = self.exchange(req, &url).await?;
             if body.content_length().is_some_and(|len| len > limit as u64) {
                 return Err(too_large());
             }
@@ -334,7 +355,7 @@ impl HttpExecutor {
         let url = redacted_url(&req.url);
         let method = req.method.clone();
         let deadline = self.inner.config.total_timeout;
-        let Reply { status, headers, body } = match tokio::time::timeout(deadline, self.exchange(req)).await {
+        let Reply { status, headers, body } = match tokio::time::timeout(deadline, self.exchange(req, &url)).await {
             Ok(r) => r?,
             Err(_) => return Err(UpstreamError::Timeout { call, method, url, after: deadline }),
         };
@@ -342,10 +363,10 @@ impl HttpExecutor {
         Ok(StreamingResponse { status, headers, body: body.into_stream() })
     }
 
-    /// One request, with the digest round-trip when asked for.
-    async fn exchange(&self, req: UpstreamRequest) -> Result<Reply, UpstreamError> {
+    /// One request, with the digest round-trip when asked for; `safe_url` is its URL as errors
+    /// name it ([`redacted_url`]).
+    async fn exchange(&self, req: UpstreamRequest, safe_url: &str) -> Result<Reply, UpstreamError> {
         let UpstreamRequest { call, method, url, query, mut headers, body, auth } = req;
-        let safe_url = redacted_url(&url);
         let mut full_url = url;
         let mut extra_query = query;
         if let Some(Auth::ApiKeyQuery { name, value }) = &auth {
@@ -358,8 +379,13 @@ impl HttpExecutor {
             full_url.push_str(&encoded.join("&"));
         }
         let ctx =
-            Ctx { call: &call, method: &method, url: &safe_url, connect_timeout: self.inner.config.connect_timeout };
-        let parsed = url_cache::parse(&full_url).map_err(|e| ctx.invalid(format!("invalid URL: {e}")))?;
+            Ctx { call: &call, method: &method, url: safe_url, connect_timeout: self.inner.config.connect_timeout };
+        // Plain http on the executor's own connections needs no `Url` when the URL is already
+        // in normal form; everything else is parsed.
+        let target = match url_cache::plain(&full_url) {
+            Some(p) if !p.origin.https && self.inner.plain.is_some() => Target::Plain(p),
+            _ => Target::Parsed(url_cache::parse(&full_url).map_err(|e| ctx.invalid(format!("invalid URL: {e}")))?),
+        };
         strip_hop_by_hop(&mut headers);
         auth::apply(&auth, &mut headers).map_err(|reason| ctx.invalid(reason))?;
         let (resendable, first_body, content_type) = match body {
@@ -375,7 +401,7 @@ impl HttpExecutor {
         // Only a digest challenge needs the headers a second time.
         let first_headers =
             if matches!(auth, Some(Auth::Digest { .. })) { headers.clone() } else { std::mem::take(&mut headers) };
-        let reply = self.transmit(&ctx, &parsed, first_headers, first_body).await?;
+        let reply = self.transmit(&ctx, &target, first_headers, first_body).await?;
         let Some(Auth::Digest { username, password }) = &auth else {
             return Ok(reply);
         };
@@ -385,7 +411,7 @@ impl HttpExecutor {
         let digest_failed = |reason: &str| UpstreamError::DigestFailed {
             call: call.clone(),
             method: method.clone(),
-            url: safe_url.clone(),
+            url: safe_url.to_string(),
             reason: reason.to_string(),
         };
         let challenge = reply
@@ -402,10 +428,7 @@ impl HttpExecutor {
         if resendable.is_none() && !matches!(method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
             return Err(digest_failed("a streamed body cannot be resent after the challenge"));
         }
-        let uri = match parsed.query() {
-            Some(q) => format!("{}?{q}", parsed.path()),
-            None => parsed.path().to_string(),
-        };
+        let uri = target.path_and_query();
         let value = auth::digest_response(
             &challenge,
             username,
@@ -420,14 +443,14 @@ impl HttpExecutor {
             HeaderValue::from_str(&value).map_err(|_| digest_failed("invalid digest header"))?,
         );
         let second_body = resendable.map(h1::Body::Bytes).unwrap_or(h1::Body::None);
-        self.transmit(&ctx, &parsed, headers, second_body).await
+        self.transmit(&ctx, &target, headers, second_body).await
     }
 
     /// Sends one request on the transport for its scheme and returns once the head is in.
     async fn transmit(
         &self,
         ctx: &Ctx<'_>,
-        url: &reqwest::Url,
+        target: &Target<'_>,
         mut headers: HeaderMap,
         body: h1::Body,
     ) -> Result<Reply, UpstreamError> {
@@ -441,29 +464,35 @@ impl HttpExecutor {
             }
             _ => {}
         }
-        if let Some(pool) = self.inner.plain.as_ref().filter(|_| url.scheme() == "http") {
+        let plain = match target {
+            Target::Plain(p) => Some((p.origin.host.as_str(), p.origin.port)),
+            Target::Parsed(url) if url.scheme() == "http" => {
+                Some((url.host_str().unwrap_or_default(), url.port_or_known_default().unwrap_or(80)))
+            }
+            Target::Parsed(_) => None,
+        };
+        if let (Some(pool), Some((host, port))) = (self.inner.plain.as_ref(), plain) {
             for (name, value) in &self.inner.default_headers {
                 if !headers.contains_key(name) {
                     headers.insert(name.clone(), value.clone());
                 }
             }
-            let target = match url.query() {
-                Some(q) => format!("{}?{q}", url.path()),
-                None => url.path().to_string(),
-            };
-            let req = h1::Request {
-                method: ctx.method,
-                host: url.host_str().unwrap_or_default(),
-                port: url.port_or_known_default().unwrap_or(80),
-                target: &target,
-                headers: &headers,
-                body,
-            };
+            let path_and_query = target.path_and_query();
+            let req = h1::Request { method: ctx.method, host, port, target: &path_and_query, headers: &headers, body };
             let resp = pool.exchange(req).await.map_err(|f| ctx.failure(f))?;
             return Ok(Reply { status: resp.status, headers: resp.headers, body: ReplyBody::Plain(resp.body) });
         }
         let client = self.shared_client().map_err(|reason| ctx.unavailable(reason))?;
-        let mut rb = client.request(ctx.method.clone(), url.clone()).headers(headers);
+        let url = match target {
+            Target::Parsed(url) => url.clone(),
+            Target::Plain(p) => {
+                let mut url = p.origin.url.clone();
+                url.set_path("");
+                url = url.join(&p.path_and_query).map_err(|e| ctx.invalid(format!("invalid URL: {e}")))?;
+                url
+            }
+        };
+        let mut rb = client.request(ctx.method.clone(), url).headers(headers);
         match body {
             h1::Body::None => {}
             h1::Body::Bytes(b) => rb = rb.body(b),
@@ -474,6 +503,25 @@ impl HttpExecutor {
         })?;
         let headers = std::mem::take(resp.headers_mut());
         Ok(Reply { status: resp.status(), headers, body: ReplyBody::Client(resp) })
+    }
+}
+
+/// Where a request goes: taken apart without a `Url` when it is plain http in normal form.
+enum Target<'u> {
+    Plain(url_cache::Plain<'u>),
+    Parsed(reqwest::Url),
+}
+
+impl Target<'_> {
+    /// The request target: `/path?query`.
+    fn path_and_query(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Target::Plain(p) => std::borrow::Cow::Borrowed(&p.path_and_query),
+            Target::Parsed(url) => match url.query() {
+                Some(q) => format!("{}?{q}", url.path()).into(),
+                None => url.path().into(),
+            },
+        }
     }
 }
 
@@ -587,6 +635,14 @@ mod tests {
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));
+        assert!(HOP_BY_HOP.iter().all(is_hop_by_hop), "the quick check knows every name");
+        for name in &HOP_BY_HOP {
+            let mut h = HeaderMap::new();
+            h.insert(name.clone(), HeaderValue::from_static("x"));
+            h.insert("x-kept", HeaderValue::from_static("1"));
+            strip_hop_by_hop(&mut h);
+            assert_eq!(h.len(), 1, "{name} is removed");
+        }
     }
 
     #[test]
