@@ -14,7 +14,7 @@ use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use naftiko_engine::CallSite;
 use naftiko_engine::expr::Scope;
-use naftiko_engine::http::{UpstreamBody, UpstreamRequest, parse_url, plain_url, strip_hop_by_hop};
+use naftiko_engine::http::{StreamingBody, UpstreamBody, UpstreamRequest, parse_url, plain_url, strip_hop_by_hop};
 use naftiko_engine::inbound::{has_escape, path_decode};
 use naftiko_engine::inputs::Inputs;
 use naftiko_engine::invoke::{Engine, InvokeError, describe};
@@ -91,7 +91,11 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
             let status = upstream.status;
             let mut headers = upstream.headers;
             strip_hop_by_hop(&mut headers);
-            let mut resp = Response::new(Body::from_stream(upstream.body));
+            let body = match upstream.body {
+                StreamingBody::Whole(bytes) => Body::from(bytes),
+                StreamingBody::Stream(stream) => Body::from_stream(stream),
+            };
+            let mut resp = Response::new(body);
             *resp.status_mut() = status;
             *resp.headers_mut() = headers;
             resp

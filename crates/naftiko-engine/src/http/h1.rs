@@ -16,6 +16,8 @@
 //! sent once more on a new connection.
 
 use std::collections::VecDeque;
+
+use futures_util::FutureExt;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -534,6 +536,19 @@ impl ResponseBody {
         self.length
     }
 
+    /// The whole body when it has all arrived already (read with the head, as small bodies
+    /// are), else `None` and nothing is taken.
+    pub(crate) fn take_whole(&mut self) -> Option<Bytes> {
+        match (self.state, self.conn.as_ref()) {
+            (Framing::Done, None) => Some(Bytes::new()),
+            (Framing::Length(n), Some(conn)) if conn.buf.len() as u64 >= n => {
+                // Everything is buffered: the read completes without waiting.
+                self.chunk().now_or_never()?.ok().map(Option::unwrap_or_default)
+            }
+            _ => None,
+        }
+    }
+
     /// The body's next piece; `None` at its end.
     pub(crate) async fn chunk(&mut self) -> io::Result<Option<Bytes>> {
         loop {
@@ -765,6 +780,31 @@ mod tests {
         assert!(seen[0].starts_with(&format!("GET /a?b=1 HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n")), "{}", seen[0]);
         assert!(seen[1].contains("content-length: 7\r\n\r\n{\"a\":1}"), "{}", seen[1]);
         assert!(seen[2].starts_with("DELETE "), "{}", seen[2]);
+    }
+
+    #[tokio::test]
+    async fn a_body_that_came_with_its_head_is_taken_whole_and_the_connection_reused() {
+        let (port, _, conns) = canned(vec![
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+            b"HTTP/1.1 204 No Content\r\n\r\n",
+        ])
+        .await;
+        let pool = pool();
+        let headers = HeaderMap::new();
+        let req =
+            |method| Request { method, host: "127.0.0.1", port, target: "/", headers: &headers, body: Body::None };
+        let mut resp = pool.exchange(req(&Method::GET)).await.unwrap();
+        assert_eq!(resp.body.take_whole().as_deref(), Some(&b"hello"[..]));
+        // Chunked bodies are streamed: nothing is taken.
+        let mut resp2 = pool.exchange(req(&Method::GET)).await.unwrap();
+        assert_eq!(resp2.body.take_whole(), None);
+        assert_eq!(resp2.body.chunk().await.unwrap().as_deref(), Some(&b"hi"[..]));
+        assert_eq!(resp2.body.chunk().await.unwrap(), None);
+        let mut resp3 = pool.exchange(req(&Method::GET)).await.unwrap();
+        assert_eq!(resp3.body.take_whole(), Some(Bytes::new()));
+        assert_eq!(*conns.lock().unwrap(), 1, "the connection went back to the pool each time");
+        drop(resp);
     }
 
     #[tokio::test]

@@ -188,8 +188,16 @@ pub struct StreamingResponse {
     pub status: StatusCode,
     /// Headers.
     pub headers: HeaderMap,
-    /// The body, chunk by chunk.
-    pub body: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>,
+    /// The body.
+    pub body: StreamingBody,
+}
+
+/// A forwarded body: whole when it arrived with the head (no stream to poll), else chunk by chunk.
+pub enum StreamingBody {
+    /// All of it.
+    Whole(Bytes),
+    /// The rest of it, as it arrives.
+    Stream(std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>),
 }
 
 impl std::fmt::Debug for StreamingResponse {
@@ -198,20 +206,8 @@ impl std::fmt::Debug for StreamingResponse {
     }
 }
 
-/// Headers that only concern one hop and are never forwarded (as names: no parsing per call).
-static HOP_BY_HOP: [HeaderName; 9] = [
-    header::CONNECTION,
-    HeaderName::from_static("keep-alive"),
-    header::PROXY_AUTHENTICATE,
-    header::PROXY_AUTHORIZATION,
-    HeaderName::from_static("proxy-connection"),
-    header::TE,
-    header::TRAILER,
-    header::TRANSFER_ENCODING,
-    header::UPGRADE,
-];
-
-/// Whether `name` is one of [`HOP_BY_HOP`] (a match on the text: cheaper than comparing names).
+/// Whether `name` only concerns one hop and is never forwarded (a match on the text: cheaper than
+/// comparing names).
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
@@ -229,18 +225,26 @@ fn is_hop_by_hop(name: &HeaderName) -> bool {
 
 /// Removes hop-by-hop headers, including those named in `Connection`.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // Usually there is none: one look at each name is cheaper than a removal per kind.
+    // Usually there is none, or only `Connection: keep-alive` (most upstream replies): the names
+    // present are removed, rather than every kind looked up.
     if !headers.keys().any(is_hop_by_hop) {
         return;
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| HeaderName::from_bytes(s.trim().as_bytes()).ok())
-        .collect();
-    for name in HOP_BY_HOP.iter().chain(&named) {
+    let mut named: Vec<HeaderName> = Vec::new();
+    for value in headers.get_all(header::CONNECTION) {
+        for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
+            if token.is_empty() || token.eq_ignore_ascii_case("close") || token.eq_ignore_ascii_case("keep-alive") {
+                continue; // options, or a name removed anyway
+            }
+            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
+                named.push(name);
+            }
+        }
+    }
+    while let Some(name) = headers.keys().find(|k| is_hop_by_hop(k)).cloned() {
+        headers.remove(&name);
+    }
+    for name in &named {
         headers.remove(name);
     }
 }
@@ -360,7 +364,7 @@ impl HttpExecutor {
             Err(_) => return Err(UpstreamError::Timeout { call, method, url, after: deadline }),
         };
         tracing::debug!(call = %call, %method, url = %url, status = status.as_u16(), "upstream call (streaming)");
-        Ok(StreamingResponse { status, headers, body: body.into_stream() })
+        Ok(StreamingResponse { status, headers, body: body.into_streaming() })
     }
 
     /// One request, with the digest round-trip when asked for; `safe_url` is its URL as errors
@@ -600,10 +604,15 @@ impl ReplyBody {
         }
     }
 
-    fn into_stream(self) -> std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>> {
+    fn into_streaming(self) -> StreamingBody {
         match self {
-            ReplyBody::Plain(b) => Box::pin(b.into_stream()),
-            ReplyBody::Client(r) => Box::pin(r.bytes_stream().map(|r| r.map_err(std::io::Error::other))),
+            ReplyBody::Plain(mut b) => match b.take_whole() {
+                Some(whole) => StreamingBody::Whole(whole),
+                None => StreamingBody::Stream(Box::pin(b.into_stream())),
+            },
+            ReplyBody::Client(r) => {
+                StreamingBody::Stream(Box::pin(r.bytes_stream().map(|r| r.map_err(std::io::Error::other))))
+            }
         }
     }
 }
@@ -624,6 +633,19 @@ pub fn encode_component(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hop-by-hop headers (RFC 9110 §7.6.1, plus `proxy-connection` and `keep-alive`).
+    static HOP_BY_HOP: [HeaderName; 9] = [
+        header::CONNECTION,
+        HeaderName::from_static("keep-alive"),
+        header::PROXY_AUTHENTICATE,
+        header::PROXY_AUTHORIZATION,
+        HeaderName::from_static("proxy-connection"),
+        header::TE,
+        header::TRAILER,
+        header::TRANSFER_ENCODING,
+        header::UPGRADE,
+    ];
 
     #[test]
     fn hop_by_hop_headers_are_removed() {
