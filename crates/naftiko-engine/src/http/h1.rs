@@ -353,9 +353,15 @@ impl Conn {
         let mut got_any = !self.buf.is_empty();
         loop {
             if !self.buf.is_empty() {
-                let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                let mut parsed = httparse::Response::new(&mut slots);
-                match parsed.parse(&self.buf) {
+                // Uninitialised slots: filling 128 empty headers on every read costs more than
+                // parsing a typical head.
+                let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+                let mut parsed = httparse::Response::new(&mut []);
+                match httparse::ParserConfig::default().parse_response_with_uninit_headers(
+                    &mut parsed,
+                    &self.buf,
+                    &mut slots,
+                ) {
                     Ok(httparse::Status::Complete(len)) => {
                         // Header values share the head's bytes (split off the buffer) instead of
                         // each being copied: names are checked now, values once the head is out.

@@ -251,7 +251,8 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
 
 /// The URL without its query string (safe to show: query values can be credentials).
 pub(crate) fn redacted_url(url: &str) -> String {
-    url.split(['?', '#']).next().unwrap_or(url).to_string()
+    let end = url.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(url.len());
+    url[..end].to_string()
 }
 
 impl HttpExecutor {
