@@ -79,11 +79,9 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(
         Framing::Length(n) => header(out, b"content-length", itoa::Buffer::new().format(n).as_bytes()),
         Framing::Chunked => header(out, b"transfer-encoding", b"chunked"),
         Framing::Bodiless => {
-            // HEAD answers with the length GET would have had, when it is known.
+            // HEAD answers with the length GET would have had when it is known, else with none.
             if let (true, Some(n)) = (exchange.is_head, declared) {
                 header(out, b"content-length", itoa::Buffer::new().format(n).as_bytes());
-            } else if status.as_u16() != 204 && status.as_u16() != 304 && !status.is_informational() {
-                header(out, b"content-length", b"0");
             }
         }
         Framing::Close => {}
@@ -266,6 +264,9 @@ mod tests {
         r.headers_mut().insert("content-length", HeaderValue::from_static("42"));
         let (text, _) = render(r, Exchange { is_head: true, ..KEEP }).await;
         assert_eq!(text, "HTTP/1.1 200 OK\r\ncontent-length: 42\r\n\r\n");
+        // A HEAD whose GET length is unknown says nothing about it (not `content-length: 0`).
+        let (text, _) = render(Response::new(Body::empty()), Exchange { is_head: true, ..KEEP }).await;
+        assert_eq!(text, "HTTP/1.1 200 OK\r\n\r\n");
         let mut r = Response::new(Body::from("ignored"));
         *r.status_mut() = StatusCode::NO_CONTENT;
         let (text, _) = render(r, KEEP).await;

@@ -151,3 +151,31 @@ async fn shutdown_lets_the_request_in_flight_finish_then_stops() {
     tokio::time::timeout(Duration::from_secs(2), server).await.expect("the server returns").unwrap().unwrap();
     assert!(TcpStream::connect(addr).await.is_err(), "no longer accepting");
 }
+
+#[tokio::test]
+async fn a_head_that_trickles_in_too_slowly_gets_408_and_an_idle_connection_is_closed() {
+    let timeout = super::conn::HEAD_TIMEOUT;
+    let (addr, _stop, _server) = start().await;
+    let mut idle = TcpStream::connect(addr).await.unwrap();
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    // One byte every tenth of the timeout: the head never completes, and the bytes do not buy time.
+    let head = b"GET /slow-loris HTTP/1.1\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut got = String::new();
+    let mut sent = 0;
+    for b in head.iter() {
+        if slow.write_all(&[*b]).await.is_err() {
+            break;
+        }
+        sent += 1;
+        tokio::time::sleep(timeout / 10).await;
+        let mut chunk = [0u8; 1024];
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(1), slow.read(&mut chunk)).await {
+            got.push_str(&String::from_utf8_lossy(&chunk[..n]));
+            break;
+        }
+    }
+    got.push_str(&read_all(&mut slow).await);
+    assert!(got.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{got}");
+    assert!(sent < head.len() / 2, "refused while the head was still trickling in ({sent} bytes sent)");
+    assert_eq!(read_all(&mut idle).await, "", "an idle connection is closed without a response");
+}
