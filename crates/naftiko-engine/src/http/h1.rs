@@ -18,6 +18,8 @@
 use std::collections::VecDeque;
 
 use futures_util::FutureExt;
+
+use super::framing;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -413,7 +415,7 @@ fn head_of(code: u16, version: Option<u8>, headers: HeaderMap, method: &Method) 
     if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
         return Ok(None);
     }
-    let mut reusable = version == Some(1) && !has_token(&headers, &header::CONNECTION, "close");
+    let mut reusable = version == Some(1) && !framing::has_token(&headers, &header::CONNECTION, "close");
     let no_body = *method == Method::HEAD
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
@@ -421,14 +423,7 @@ fn head_of(code: u16, version: Option<u8>, headers: HeaderMap, method: &Method) 
     let state = if no_body {
         Framing::Done
     } else if headers.contains_key(header::TRANSFER_ENCODING) {
-        let last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|s| !s.is_empty())
-            .unwrap_or("");
+        let last = framing::last_transfer_coding(&headers);
         if headers.contains_key(header::CONTENT_LENGTH) {
             // Both framings: Transfer-Encoding wins, and the connection is not trusted again
             // (RFC 9112 §6.3: a sign of response splitting).
@@ -440,7 +435,12 @@ fn head_of(code: u16, version: Option<u8>, headers: HeaderMap, method: &Method) 
             reusable = false;
             Framing::UntilClose
         }
-    } else if let Some(len) = content_length(&headers)? {
+    } else if let Some(len) = framing::content_length(&headers).map_err(|e| {
+        HeadError::Invalid(match e {
+            framing::LengthError::Invalid => "invalid Content-Length in the response".into(),
+            framing::LengthError::Conflicting => "conflicting Content-Length values in the response".into(),
+        })
+    })? {
         Framing::Length(len)
     } else {
         reusable = false;
@@ -450,37 +450,6 @@ fn head_of(code: u16, version: Option<u8>, headers: HeaderMap, method: &Method) 
         reusable = false;
     }
     Ok(Some(Head { status, headers, state, reusable }))
-}
-
-/// The `Content-Length`, which every copy must agree on.
-fn content_length(headers: &HeaderMap) -> Result<Option<u64>, HeadError> {
-    let mut found: Option<u64> = None;
-    for v in headers.get_all(header::CONTENT_LENGTH) {
-        for part in v.to_str().unwrap_or("x").split(',') {
-            let part = part.trim();
-            // Digits only: no sign (a lenient reading of framing is a smuggling risk).
-            let n: u64 = part
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-                .then(|| part.parse().ok())
-                .flatten()
-                .ok_or_else(|| HeadError::Invalid("invalid Content-Length in the response".into()))?;
-            if found.is_some_and(|f| f != n) {
-                return Err(HeadError::Invalid("conflicting Content-Length values in the response".into()));
-            }
-            found = Some(n);
-        }
-    }
-    Ok(found)
-}
-
-fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
 /// Writes the request line and headers, with the framing of the body.

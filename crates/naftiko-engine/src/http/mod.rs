@@ -10,6 +10,7 @@
 
 mod auth;
 mod error;
+pub mod framing;
 mod h1;
 mod url_cache;
 

@@ -77,7 +77,7 @@ where
             }
         };
         let Head { parts, framing, keep_alive, expects_continue } = head;
-        let exchange = Exchange { version: parts.version, is_head: respond::is_head(&parts.method), keep_alive };
+        let exchange = Exchange { version: parts.version, is_head: parts.method == http::Method::HEAD, keep_alive };
 
         // The body: whole when it is already buffered, else streamed while the handler runs.
         let (body, mut pump) = match framing {

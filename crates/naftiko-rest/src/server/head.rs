@@ -4,6 +4,7 @@
 use bytes::{Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+use naftiko_engine::http::framing::{self, LengthError};
 
 /// The most header lines a request may carry.
 pub(crate) const MAX_HEADERS: usize = 100;
@@ -91,7 +92,7 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, HeadError> {
             .map_err(|_| HeadError::bad(format!("malformed value for header `{name}`")))?;
         headers.append(name, value);
     }
-    let framing = framing(&headers, version)?;
+    let framing = body_framing(&headers, version)?;
     let keep_alive = keep_alive(&headers, version);
     let expects_continue = version == Version::HTTP_11
         && framing != Framing::None
@@ -106,7 +107,7 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, HeadError> {
 
 /// RFC 9112 §6.3 for requests. A request with both `Transfer-Encoding` and `Content-Length`, or
 /// with differing lengths, is refused rather than guessed at (request smuggling).
-fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadError> {
+fn body_framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadError> {
     if headers.contains_key(TRANSFER_ENCODING) {
         if version == Version::HTTP_10 {
             return Err(HeadError::bad("Transfer-Encoding is not allowed in an HTTP/1.0 request"));
@@ -114,9 +115,7 @@ fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadError> 
         if headers.contains_key(CONTENT_LENGTH) {
             return Err(HeadError::bad("a request may not carry both Transfer-Encoding and Content-Length"));
         }
-        let last = headers.get_all(TRANSFER_ENCODING).iter().next_back().and_then(|v| v.to_str().ok()).unwrap_or("");
-        let last = last.rsplit(',').next().unwrap_or("").trim();
-        if !last.eq_ignore_ascii_case("chunked") {
+        if !framing::last_transfer_coding(headers).eq_ignore_ascii_case("chunked") {
             return Err(HeadError {
                 status: StatusCode::NOT_IMPLEMENTED,
                 detail: "the request's Transfer-Encoding must end with `chunked`".into(),
@@ -124,20 +123,10 @@ fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadError> 
         }
         return Ok(Framing::Chunked);
     }
-    let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        for item in value.to_str().unwrap_or("x").split(',') {
-            let item = item.trim();
-            let n = (!item.is_empty() && item.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| item.parse::<u64>().ok())
-                .flatten()
-                .ok_or_else(|| HeadError::bad("invalid Content-Length header"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(HeadError::bad("conflicting Content-Length headers"));
-            }
-            length = Some(n);
-        }
-    }
+    let length = framing::content_length(headers).map_err(|e| match e {
+        LengthError::Invalid => HeadError::bad("invalid Content-Length header"),
+        LengthError::Conflicting => HeadError::bad("conflicting Content-Length headers"),
+    })?;
     Ok(match length {
         Some(n) if n > 0 => Framing::Length(n),
         _ => Framing::None,
@@ -145,13 +134,11 @@ fn framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadError> 
 }
 
 fn keep_alive(headers: &HeaderMap, version: Version) -> bool {
-    let has = |token: &str| {
-        headers
-            .get_all(CONNECTION)
-            .iter()
-            .any(|v| v.to_str().unwrap_or("").split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-    };
-    if version == Version::HTTP_11 { !has("close") } else { has("keep-alive") }
+    if version == Version::HTTP_11 {
+        !framing::has_token(headers, &CONNECTION, "close")
+    } else {
+        framing::has_token(headers, &CONNECTION, "keep-alive")
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::Body;
 use futures_util::FutureExt;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
-use http::{Method, Response, StatusCode, Version};
+use http::{Response, StatusCode, Version};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -48,7 +48,7 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(
     let (parts, mut body) = response.into_parts();
     let status = parts.status;
     let bodiless = exchange.is_head || status.is_informational() || matches!(status.as_u16(), 204 | 304);
-    let declared = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    let declared = naftiko_engine::http::framing::content_length(&parts.headers).ok().flatten();
     let framing = if bodiless {
         Framing::Bodiless
     } else if let Some(n) = declared.or(body.size_hint().exact()) {
@@ -164,11 +164,6 @@ pub(crate) fn refusal(status: StatusCode, detail: &str) -> Response<Body> {
 /// The exchange for a response to a request whose head could not be read.
 pub(crate) fn refusal_exchange() -> Exchange {
     Exchange { version: Version::HTTP_11, is_head: false, keep_alive: false }
-}
-
-/// Whether `method` is HEAD (no body is written for it).
-pub(crate) fn is_head(method: &Method) -> bool {
-    *method == Method::HEAD
 }
 
 async fn flush<W: AsyncWrite + Unpin>(io: &mut W, out: &mut Vec<u8>) -> std::io::Result<()> {
