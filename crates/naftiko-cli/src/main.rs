@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod control;
+mod handoff;
 mod mcp;
 mod serve;
 mod validate;

@@ -43,7 +43,7 @@ pub async fn start(
             continue;
         }
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, listen);
-        let (local, listeners) = crate::workers::bind("MCP", ns, &addr, workers.count).await?;
+        let (local, listener) = crate::workers::bind("MCP", ns, &addr).await?;
         eprintln!("naftiko: mcp {ns} listening on http://{local}");
         let running = Running::new("mcp", ns, format!("http://{local}/mcp"), workers.count);
         let failed = running.failed.clone();
@@ -58,7 +58,7 @@ pub async fn start(
             Box::pin(naftiko_mcp::serve_http(listener, server, auth, shutdown))
         });
         started.threads.extend(
-            crate::workers::start(&format!("mcp-{ns}"), listeners, workers, stop, serve, &failed)
+            crate::workers::start(&format!("mcp-{ns}"), listener, workers, stop, serve, &failed)
                 .with_context(|| format!("MCP adapter `{ns}` cannot start its workers"))?,
         );
     }

@@ -133,7 +133,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     for adapter in &capability.rest {
         let ns = &adapter.listener.namespace;
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, &listen);
-        let (local, listeners) = crate::workers::bind("REST", ns, &addr, workers.count).await?;
+        let (local, listener) = crate::workers::bind("REST", ns, &addr).await?;
         eprintln!("naftiko: rest {ns} listening on http://{local}");
         let entry = Running::new("rest", ns, format!("http://{local}"), workers.count);
         let failed = entry.failed.clone();
@@ -154,7 +154,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             Box::pin(async move { naftiko_rest::serve(listener, &adapter, engine, shutdown, first).await })
         });
         threads.extend(
-            crate::workers::start(&format!("rest-{ns}"), listeners, &workers, &stop_rx, serve, &failed)
+            crate::workers::start(&format!("rest-{ns}"), listener, &workers, &stop_rx, serve, &failed)
                 .with_context(|| format!("REST adapter `{ns}` cannot start its workers"))?,
         );
     }

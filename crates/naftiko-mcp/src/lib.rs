@@ -155,7 +155,7 @@ async fn authenticate(auth: &InboundAuth, req: Request, next: Next) -> Response 
 
 /// Serves one adapter over Streamable HTTP until `shutdown` completes.
 pub async fn serve_http(
-    listener: tokio::net::TcpListener,
+    listener: impl axum::serve::Listener<Addr = std::net::SocketAddr>,
     server: McpServer,
     auth: Option<InboundAuth>,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -30,7 +30,7 @@ pub const MAX_REQUEST_BODY: usize = 16 * 1024 * 1024;
 /// Serves one REST adapter on `listener` until `shutdown` completes; `log_warnings` logs the
 /// route table's warnings (once per adapter when several workers serve it).
 pub async fn serve(
-    listener: tokio::net::TcpListener,
+    listener: impl axum::serve::Listener,
     adapter: &RestAdapter,
     engine: Engine,
     shutdown: impl Future<Output = ()> + Send + 'static,

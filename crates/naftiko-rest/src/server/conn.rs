@@ -10,8 +10,7 @@ use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
 use http_body::Frame;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -30,8 +29,9 @@ const BODY_QUEUE: usize = 8;
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves one connection until it closes, fails, or the server shuts down between requests.
-pub(crate) async fn serve<H, F>(mut io: TcpStream, handler: H, mut closing: watch::Receiver<bool>)
+pub(crate) async fn serve<IO, H, F>(mut io: IO, handler: H, mut closing: watch::Receiver<bool>)
 where
+    IO: AsyncRead + AsyncWrite + Unpin,
     H: Fn(Request<Body>) -> F,
     F: Future<Output = Response<Body>>,
 {
@@ -128,7 +128,7 @@ where
 /// Returns whether the whole body was read (the connection can then carry the next request).
 /// Pieces a handler no longer wants (it dropped the body) are read and discarded.
 async fn pump_body(
-    io: &mut TcpStream,
+    io: &mut (impl AsyncRead + Unpin),
     buf: &mut BytesMut,
     framing: Framing,
     tx: mpsc::Sender<std::io::Result<Bytes>>,

@@ -11,21 +11,22 @@ mod respond;
 mod tests;
 
 use std::future::Future;
-use std::time::Duration;
 
 use axum::body::Body;
+use axum::serve::Listener;
 use http::{Request, Response};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Serves `listener` with `handler` until `shutdown` completes; then stops accepting, lets each
-/// connection finish the request it is serving, and returns when all have closed.
-pub async fn serve<H, F>(
-    listener: TcpListener,
+/// connection finish the request it is serving, and returns when all have closed. (A listener
+/// retries failed accepts itself: see `axum::serve::Listener`.)
+pub async fn serve<L, H, F>(
+    mut listener: L,
     handler: H,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()>
 where
+    L: Listener,
     H: Fn(Request<Body>) -> F + Clone + Send + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
 {
@@ -34,16 +35,8 @@ where
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((io, _peer)) => {
-                    tokio::spawn(conn::serve(io, handler.clone(), closing.clone()));
-                }
-                // Out of descriptors or memory: wait a little rather than spin.
-                Err(e) if !is_per_connection(&e) => {
-                    tracing::warn!("cannot accept connections: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(_) => {}
+            (io, _peer) = listener.accept() => {
+                tokio::spawn(conn::serve(io, handler.clone(), closing.clone()));
             }
         }
     }
@@ -52,10 +45,4 @@ where
     drop(closing);
     closing_tx.closed().await;
     Ok(())
-}
-
-/// Errors that concern one connection that went away before it was accepted.
-fn is_per_connection(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset)
 }
