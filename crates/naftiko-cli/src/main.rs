@@ -63,10 +63,22 @@ fn init_logging() {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(test)]
 mod tests {
+    use clap::Parser;
+
+    #[cfg(target_os = "linux")]
     #[test]
     fn the_allocator_is_told_to_commit_arenas_as_used_before_main() {
         assert_eq!(unsafe { libmimalloc_sys::mi_option_get(super::ARENA_EAGER_COMMIT) }, 0);
+    }
+
+    /// A count of zero made the control adapter report the adapters stopped while one worker served.
+    #[test]
+    fn serving_needs_at_least_one_worker() {
+        let parse = |n: &str| super::Cli::try_parse_from(["naftiko", "serve", "cap.yaml", "--workers", n]);
+        let refused = parse("0").unwrap_err().to_string();
+        assert!(refused.contains("--workers") && refused.contains("at least one worker"), "{refused}");
+        assert!(parse("1").is_ok() && parse("3").is_ok());
     }
 }

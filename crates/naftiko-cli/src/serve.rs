@@ -40,11 +40,20 @@ pub struct Args {
     #[arg(long, default_value_t = 30_000)]
     timeout_ms: u64,
     /// Threads serving each REST and MCP (HTTP) adapter, one single-threaded runtime each; default: one per core.
-    #[arg(long, value_parser = clap::value_parser!(usize))]
+    #[arg(long, value_parser = worker_count)]
     workers: Option<usize>,
     /// Largest upstream response accepted, in bytes.
     #[arg(long, default_value_t = 32 * 1024 * 1024)]
     max_response_bytes: usize,
+}
+
+/// `--workers`: a count of one or more.
+fn worker_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("at least one worker is needed".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn split_pair(s: &str, what: &str) -> Result<(String, String)> {
