@@ -84,10 +84,11 @@ async fn accept_loop(listener: std::net::TcpListener, mut outlets: Vec<Outlet>, 
         };
         let Ok(mut io) = io.into_std() else { continue };
         // The least loaded worker; ties go round, starting after the last one chosen.
-        while !outlets.is_empty() {
+        let least_loaded = |outlets: &[Outlet], next: usize| {
             let n = outlets.len();
-            let at = (0..n).map(|k| (next + k) % n).min_by_key(|&i| outlets[i].load.load(Ordering::Relaxed));
-            let Some(at) = at else { break };
+            (0..n).map(|k| (next + k) % n).min_by_key(|&i| outlets[i].load.load(Ordering::Relaxed))
+        };
+        while let Some(at) = least_loaded(&outlets, next) {
             let outlet = &outlets[at];
             outlet.load.fetch_add(1, Ordering::Relaxed);
             match outlet.tx.send((io, peer)) {

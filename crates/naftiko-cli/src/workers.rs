@@ -12,9 +12,9 @@ use std::thread::JoinHandle;
 use naftiko_engine::http::{ExecutorConfig, HttpExecutor};
 use naftiko_engine::invoke::Engine;
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::sync::watch;
 
 use crate::handoff::Inbox;
-use tokio::sync::watch;
 
 /// How HTTP adapters are served: how many workers, and what each worker's engine is made of.
 #[derive(Debug, Clone)]
