@@ -190,7 +190,11 @@ async fn forwarding(upstream: &Upstream) -> Naftiko {
 async fn forward_passes_requests_through() {
     let upstream = Upstream::start().await;
     upstream.respond(|r| Reply {
-        headers: vec![("x-upstream".into(), "yes".into()), ("connection".into(), "keep-alive".into())],
+        headers: vec![
+            ("x-upstream".into(), "yes".into()),
+            ("connection".into(), "keep-alive, x-hop".into()),
+            ("x-hop".into(), "for the proxy".into()),
+        ],
         ..Reply::json(
             if r.method == "POST" { 201 } else { 200 },
             json!({"path": r.path, "query": r.query, "body": r.json()}),
@@ -203,12 +207,16 @@ async fn forward_passes_requests_through() {
         .header("X-Request-Id", "req-7")
         .header("X-Secret-Internal", "do-not-send")
         .header("Authorization", "Bearer caller-token")
+        .header("X-Debug", "for this hop")
+        .header("TE", "trailers")
+        .header("Connection", "keep-alive, X-Debug")
         .json(&json!({"sorts": [1]}))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(r.headers()["x-upstream"], "yes");
+    assert_eq!(r.headers().get("x-hop"), None, "fields the upstream's Connection names stay with the proxy");
     assert_eq!(r.json::<Value>().await.unwrap()["body"], json!({"sorts": [1]}));
     let sent = upstream.single();
     assert_eq!(sent.method, "POST");
@@ -216,6 +224,8 @@ async fn forward_passes_requests_through() {
     assert_eq!(sent.query.as_deref(), Some("filter=a%20b&page=2"));
     assert_eq!(sent.header("x-request-id"), Some("req-7"), "trusted headers go through");
     assert_eq!(sent.header("x-secret-internal"), None, "untrusted headers do not");
+    assert_eq!(sent.header("x-debug"), None, "trusted, but named by the client's Connection: this hop only");
+    assert_eq!(sent.header("te"), None, "hop-by-hop fields are never forwarded, trusted or not");
     assert_eq!(
         sent.header("authorization"),
         Some("Bearer secret-fwd"),

@@ -1,8 +1,12 @@
 //! The header rules of HTTP/1.1 message framing (RFC 9112 §6), shared by the executor's reader
 //! of upstream replies and the REST server's reader of requests: one reading of
 //! `Content-Length`, `Transfer-Encoding` and `Connection` for both directions.
+//!
+//! Both readers note each field as they take a head apart ([`Facts::note`]): the rules cost a
+//! comparison per field and no header-map lookups. [`content_length`] reads a finished map (a
+//! handler's response) by the same rules.
 
-use http::{HeaderMap, HeaderName, header};
+use http::{HeaderMap, header};
 
 /// Why a `Content-Length` cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,45 +18,124 @@ pub enum LengthError {
     Conflicting,
 }
 
-/// The `Content-Length`, which every copy and list item must agree on; `None` when absent.
-pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, LengthError> {
-    let mut found: Option<u64> = None;
-    for v in headers.get_all(header::CONTENT_LENGTH) {
-        for part in v.to_str().unwrap_or("x").split(',') {
-            let part = part.trim();
-            let n: u64 = (!part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| part.parse().ok())
-                .flatten()
-                .ok_or(LengthError::Invalid)?;
-            if found.is_some_and(|f| f != n) {
-                return Err(LengthError::Conflicting);
-            }
-            found = Some(n);
+/// What framing needs to know of a message head, gathered field by field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// The `Content-Length` every copy and list item agreed on (`None`: absent), or why it
+    /// cannot be used (the first problem found).
+    pub length: Result<Option<u64>, LengthError>,
+    /// A `Transfer-Encoding` field is present.
+    pub transfer_encoding: bool,
+    /// The last transfer coding applied, across all `Transfer-Encoding` lines, is `chunked`.
+    pub chunked: bool,
+    /// `Connection` lists `close`.
+    pub close: bool,
+    /// `Connection` lists `keep-alive`.
+    pub keep_alive: bool,
+    /// `Connection` lists other field names (hop-by-hop as well, RFC 9110 §7.6.1).
+    pub names_fields: bool,
+}
+
+impl Default for Facts {
+    fn default() -> Self {
+        Facts {
+            length: Ok(None),
+            transfer_encoding: false,
+            chunked: false,
+            close: false,
+            keep_alive: false,
+            names_fields: false,
         }
+    }
+}
+
+impl Facts {
+    /// Takes note of one field (`name` in any case); returns whether it only concerns this hop
+    /// (never forwarded): `Connection`, `Keep-Alive`, `Transfer-Encoding`, `TE`, `Trailer`,
+    /// `Upgrade` and the `Proxy-` fields. Fields that `Connection` names are not known yet: see
+    /// [`Facts::names_fields`] and [`connection_names`].
+    pub fn note(&mut self, name: &[u8], value: &[u8]) -> bool {
+        if name.eq_ignore_ascii_case(b"content-length") {
+            if let Ok(found) = self.length {
+                self.length = length_items(found, value);
+            }
+            false
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            self.transfer_encoding = true;
+            if let Some(last) = tokens(value).last() {
+                self.chunked = last.eq_ignore_ascii_case(b"chunked");
+            }
+            true
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            for token in tokens(value) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    self.close = true;
+                } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                    self.keep_alive = true;
+                } else {
+                    self.names_fields = true;
+                }
+            }
+            true
+        } else {
+            is_hop_by_hop(name)
+        }
+    }
+}
+
+/// Whether a field only concerns one hop, whatever `Connection` says (`name` in any case).
+pub fn is_hop_by_hop(name: &[u8]) -> bool {
+    const NAMES: [&[u8]; 9] = [
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    ];
+    // Most fields are longer than any of these, or of a length none has.
+    matches!(name.len(), 2 | 7 | 10 | 16 | 17 | 18 | 19) && NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// The field names a `Connection` value lists besides its `close` and `keep-alive` options.
+pub fn connection_names(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    tokens(value).filter(|t| !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive"))
+}
+
+/// The non-empty items of a comma-separated value, without surrounding blanks.
+fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|&b| b == b',').map(|t| t.trim_ascii()).filter(|t| !t.is_empty())
+}
+
+/// `found` updated with one `Content-Length` value (a list whose items must all agree).
+fn length_items(mut found: Option<u64>, value: &[u8]) -> Result<Option<u64>, LengthError> {
+    for item in value.split(|&b| b == b',') {
+        let n = decimal(item.trim_ascii()).ok_or(LengthError::Invalid)?;
+        if found.is_some_and(|f| f != n) {
+            return Err(LengthError::Conflicting);
+        }
+        found = Some(n);
     }
     Ok(found)
 }
 
-/// The last transfer coding applied (`chunked` when the message is chunked), or `""`.
-pub fn last_transfer_coding(headers: &HeaderMap) -> &str {
-    headers
-        .get_all(header::TRANSFER_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .rfind(|s| !s.is_empty())
-        .unwrap_or("")
+/// A plain decimal number that fits in 64 bits.
+fn decimal(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &d| {
+        if d.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(d - b'0')) } else { None }
+    })
 }
 
-/// Whether the comma-separated header `name` lists `token` (case-insensitive).
-pub fn has_token(headers: &HeaderMap, name: &HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
+/// The `Content-Length` of a header map, which every copy and list item must agree on; `None`
+/// when absent.
+pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, LengthError> {
+    headers.get_all(header::CONTENT_LENGTH).iter().try_fold(None, |found, v| length_items(found, v.as_bytes()))
 }
 
 #[cfg(test)]
@@ -68,11 +151,20 @@ mod tests {
         h
     }
 
+    fn facts(pairs: &[(&str, &str)]) -> Facts {
+        let mut f = Facts::default();
+        for (k, v) in pairs {
+            f.note(k.as_bytes(), v.as_bytes());
+        }
+        f
+    }
+
     #[test]
     fn lengths_must_be_plain_and_agree() {
         assert_eq!(content_length(&headers(&[])), Ok(None));
         assert_eq!(content_length(&headers(&[("content-length", "5, 5"), ("content-length", "5")])), Ok(Some(5)));
-        for bad in ["-1", "+5", "", "5 5", "0x5"] {
+        assert_eq!(content_length(&headers(&[("content-length", " 1484 ")])), Ok(Some(1484)));
+        for bad in ["-1", "+5", "", "5 5", "0x5", "5,", "99999999999999999999"] {
             assert_eq!(content_length(&headers(&[("content-length", bad)])), Err(LengthError::Invalid), "{bad}");
         }
         let two = headers(&[("content-length", "5"), ("content-length", "6")]);
@@ -80,11 +172,37 @@ mod tests {
     }
 
     #[test]
+    fn facts_read_lengths_as_the_map_reader_does() {
+        assert_eq!(facts(&[]).length, Ok(None));
+        assert_eq!(facts(&[("Content-Length", "5, 5"), ("content-length", "5")]).length, Ok(Some(5)));
+        assert_eq!(facts(&[("CONTENT-LENGTH", "5"), ("content-length", "6")]).length, Err(LengthError::Conflicting));
+        // The first problem stays.
+        assert_eq!(facts(&[("content-length", "x"), ("content-length", "5, 6")]).length, Err(LengthError::Invalid));
+    }
+
+    #[test]
     fn the_last_coding_and_connection_tokens_are_read_across_lines() {
-        let h =
-            headers(&[("transfer-encoding", "gzip"), ("transfer-encoding", "Chunked, "), ("connection", "a, Close")]);
-        assert_eq!(last_transfer_coding(&h), "Chunked");
-        assert!(has_token(&h, &header::CONNECTION, "close"));
-        assert!(!has_token(&h, &header::CONNECTION, "keep-alive"));
+        let f = facts(&[("transfer-encoding", "gzip"), ("Transfer-Encoding", "Chunked, "), ("connection", "a, Close")]);
+        assert!(f.transfer_encoding && f.chunked && f.close && f.names_fields && !f.keep_alive);
+        let f = facts(&[("transfer-encoding", "chunked"), ("transfer-encoding", "gzip"), ("connection", "keep-alive")]);
+        assert!(f.transfer_encoding && !f.chunked && !f.close && !f.names_fields && f.keep_alive);
+        assert_eq!(
+            connection_names(b" close, X-Secret ,keep-alive,,Upgrade").collect::<Vec<_>>(),
+            [&b"X-Secret"[..], b"Upgrade"]
+        );
+    }
+
+    #[test]
+    fn hop_by_hop_fields_are_told_apart_in_any_case() {
+        let mut f = Facts::default();
+        for name in ["Connection", "keep-alive", "Proxy-Authenticate", "proxy-authorization", "Proxy-Connection"] {
+            assert!(f.note(name.as_bytes(), b""), "{name}");
+        }
+        for name in ["TE", "trailer", "Transfer-Encoding", "UPGRADE"] {
+            assert!(f.note(name.as_bytes(), b""), "{name}");
+        }
+        for name in ["content-length", "Content-Type", "date", "tee", "trailers", "x-upgrade", "etag"] {
+            assert!(!f.note(name.as_bytes(), b"1"), "{name}");
+        }
     }
 }

@@ -367,22 +367,44 @@ impl Conn {
                     Ok(httparse::Status::Complete(len)) => {
                         // Header values share the head's bytes (split off the buffer) instead of
                         // each being copied: names are checked now, values once the head is out.
+                        // Framing fields are read here and, like every hop-by-hop field, not
+                        // kept: the reply's callers see its end-to-end fields only.
                         let base = self.buf.as_ptr() as usize;
                         let (code, version) = (parsed.code.unwrap_or(0), parsed.version);
+                        let mut facts = framing::Facts::default();
                         let mut fields = Vec::with_capacity(parsed.headers.len());
                         for h in parsed.headers.iter() {
+                            if facts.note(h.name.as_bytes(), h.value) {
+                                continue;
+                            }
                             let name = HeaderName::from_bytes(h.name.as_bytes())
                                 .map_err(|_| HeadError::Invalid(format!("invalid header name `{}`", h.name)))?;
                             fields.push((name, h.value.as_ptr() as usize - base, h.value.len()));
                         }
+                        // Fields that `Connection` names are hop-by-hop too (rare: collected only then).
+                        let named: Vec<HeaderName> = if facts.names_fields {
+                            parsed
+                                .headers
+                                .iter()
+                                .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+                                .flat_map(|h| framing::connection_names(h.value))
+                                .filter_map(|token| HeaderName::from_bytes(token).ok())
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
                         let bytes = self.buf.split_to(len).freeze();
                         let mut headers = HeaderMap::with_capacity(fields.len());
                         for (name, at, n) in fields {
+                            // With both framings the body is read chunked: its length no longer holds.
+                            if named.contains(&name) || (facts.transfer_encoding && name == header::CONTENT_LENGTH) {
+                                continue;
+                            }
                             let value = HeaderValue::from_maybe_shared(bytes.slice(at..at + n))
                                 .map_err(|_| HeadError::Invalid(format!("invalid value of header `{name}`")))?;
                             headers.append(name, value);
                         }
-                        let head = head_of(code, version, headers, method)?;
+                        let head = head_of(code, version, headers, &facts, method)?;
                         match head {
                             Some(head) => return Ok(head),
                             None => continue, // an interim 1xx reply
@@ -410,32 +432,37 @@ impl Conn {
 }
 
 /// The head of a final response, or `None` for an interim `1xx`.
-fn head_of(code: u16, version: Option<u8>, headers: HeaderMap, method: &Method) -> Result<Option<Head>, HeadError> {
+fn head_of(
+    code: u16,
+    version: Option<u8>,
+    headers: HeaderMap,
+    facts: &framing::Facts,
+    method: &Method,
+) -> Result<Option<Head>, HeadError> {
     let status = StatusCode::from_u16(code).map_err(|_| HeadError::Invalid(format!("invalid status {code}")))?;
     if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
         return Ok(None);
     }
-    let mut reusable = version == Some(1) && !framing::has_token(&headers, &header::CONNECTION, "close");
+    let mut reusable = version == Some(1) && !facts.close;
     let no_body = *method == Method::HEAD
         || status == StatusCode::NO_CONTENT
         || status == StatusCode::NOT_MODIFIED
         || status.is_informational();
     let state = if no_body {
         Framing::Done
-    } else if headers.contains_key(header::TRANSFER_ENCODING) {
-        let last = framing::last_transfer_coding(&headers);
-        if headers.contains_key(header::CONTENT_LENGTH) {
+    } else if facts.transfer_encoding {
+        if facts.length != Ok(None) {
             // Both framings: Transfer-Encoding wins, and the connection is not trusted again
             // (RFC 9112 §6.3: a sign of response splitting).
             reusable = false;
         }
-        if last.eq_ignore_ascii_case("chunked") {
+        if facts.chunked {
             Framing::ChunkSize
         } else {
             reusable = false;
             Framing::UntilClose
         }
-    } else if let Some(len) = framing::content_length(&headers).map_err(|e| {
+    } else if let Some(len) = facts.length.map_err(|e| {
         HeadError::Invalid(match e {
             framing::LengthError::Invalid => "invalid Content-Length in the response".into(),
             framing::LengthError::Conflicting => "conflicting Content-Length values in the response".into(),
@@ -842,6 +869,30 @@ mod tests {
         let (_, b) = get(&pool, port, &Method::GET, Body::None).await.unwrap();
         assert_eq!(&b[..], b"ab");
         assert!(pool.checkout(&format!("127.0.0.1:{port}")).is_none());
+    }
+
+    #[tokio::test]
+    async fn replies_keep_their_end_to_end_fields_only() {
+        let (port, _, _) = canned(vec![
+            b"HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\nX-Hop: 1\r\nX-End: 2\r\nUpgrade: h2c\r\nProxy-Authenticate: Basic\r\nContent-Length: 2\r\n\r\nok",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTrailer: x-t\r\nTransfer-Encoding: chunked\r\nX-End: 3\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+        ])
+        .await;
+        let pool = pool();
+        let headers = HeaderMap::new();
+        let req =
+            Request { method: &Method::GET, host: "127.0.0.1", port, target: "/", headers: &headers, body: Body::None };
+        let resp = pool.exchange(req).await.unwrap();
+        let names: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["x-end", "content-length"]);
+        assert_eq!(resp.body.content_length(), Some(2));
+        drop(resp);
+        // Read chunked, the reply's own length no longer holds: it is not passed on either.
+        let req =
+            Request { method: &Method::GET, host: "127.0.0.1", port, target: "/", headers: &headers, body: Body::None };
+        let resp = pool.exchange(req).await.unwrap();
+        let names: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["x-end"]);
     }
 
     #[tokio::test]

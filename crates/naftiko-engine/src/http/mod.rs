@@ -175,7 +175,8 @@ pub enum Auth {
 pub struct UpstreamResponse {
     /// Status.
     pub status: StatusCode,
-    /// Headers.
+    /// The end-to-end headers (hop-by-hop ones, and those `Connection` names, are the
+    /// executor's: never here).
     pub headers: HeaderMap,
     /// The whole body (at most `max_response_bytes`).
     pub body: Bytes,
@@ -187,7 +188,7 @@ pub struct UpstreamResponse {
 pub struct StreamingResponse {
     /// Status.
     pub status: StatusCode,
-    /// Headers.
+    /// The end-to-end headers, as in [`UpstreamResponse::headers`].
     pub headers: HeaderMap,
     /// The body.
     pub body: StreamingBody,
@@ -207,21 +208,8 @@ impl std::fmt::Debug for StreamingResponse {
     }
 }
 
-/// Whether `name` only concerns one hop and is never forwarded (a match on the text: cheaper than
-/// comparing names).
 fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-authenticate"
-            | "proxy-authorization"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-    )
+    framing::is_hop_by_hop(name.as_str().as_bytes())
 }
 
 /// Removes hop-by-hop headers, including those named in `Connection`.
@@ -231,17 +219,12 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if !headers.keys().any(is_hop_by_hop) {
         return;
     }
-    let mut named: Vec<HeaderName> = Vec::new();
-    for value in headers.get_all(header::CONNECTION) {
-        for token in value.to_str().unwrap_or("").split(',').map(str::trim) {
-            if token.is_empty() || token.eq_ignore_ascii_case("close") || token.eq_ignore_ascii_case("keep-alive") {
-                continue; // options, or a name removed anyway
-            }
-            if let Ok(name) = HeaderName::from_bytes(token.as_bytes()) {
-                named.push(name);
-            }
-        }
-    }
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| framing::connection_names(v.as_bytes()))
+        .filter_map(|token| HeaderName::from_bytes(token).ok())
+        .collect();
     while let Some(name) = headers.keys().find(|k| is_hop_by_hop(k)).cloned() {
         headers.remove(&name);
     }
@@ -507,7 +490,8 @@ impl HttpExecutor {
         let mut resp = rb.send().await.map_err(|e| {
             UpstreamError::from_reqwest(ctx.call, ctx.method, ctx.url, self.inner.config.total_timeout, &e)
         })?;
-        let headers = std::mem::take(resp.headers_mut());
+        let mut headers = std::mem::take(resp.headers_mut());
+        strip_hop_by_hop(&mut headers);
         Ok(Reply { status: resp.status(), headers, body: ReplyBody::Client(resp) })
     }
 }

@@ -54,7 +54,7 @@ fn origin(text: &str) -> Result<Arc<Origin>, String> {
 
 /// An http(s) URL whose path and query need no normalising: its origin, and its path and query
 /// exactly as `Url::parse` would give them.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Plain<'u> {
     /// Scheme, host and port.
     pub origin: Arc<Origin>,

@@ -118,6 +118,9 @@ pub struct ForwardPlan {
     pub namespace: String,
     /// The target base URI (bind variables resolved).
     pub base_uri: String,
+    /// The base URI taken apart once, when it is in plain form: what each forwarded URL is
+    /// checked to stay inside of.
+    pub base_plain: Option<crate::http::Plain<'static>>,
     /// The route variable that captures the tail (the path's last placeholder), if any.
     pub tail_var: Option<String>,
     /// Request headers callers may pass upstream (lower case).
@@ -605,14 +608,19 @@ fn compile_forward(
         Some(a) => request::compile_auth(a, vocab)?,
         None => None,
     };
+    let base_plain = crate::http::plain_url(&base_uri)
+        .map(|p| crate::http::Plain { origin: p.origin, path_and_query: p.path_and_query.into_owned().into() });
     Ok(ForwardPlan {
         namespace: target.value.clone(),
+        base_plain,
         base_uri,
         tail_var: vars.last().cloned(),
         trusted_headers: f
             .trusted_headers
             .iter()
             .filter_map(|h| HeaderName::from_bytes(h.value.to_ascii_lowercase().as_bytes()).ok())
+            // Hop-by-hop fields are never forwarded, trusted or not.
+            .filter(|h| !crate::http::framing::is_hop_by_hop(h.as_str().as_bytes()))
             .collect(),
         headers,
         auth,

@@ -2,7 +2,6 @@
 //! framed (RFC 9112 §6) — or the status and reason a malformed head is refused with.
 
 use bytes::{Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
 use naftiko_engine::http::framing::{self, LengthError};
 
@@ -77,7 +76,11 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, HeadError> {
     let target = req.path.unwrap_or_default();
     let target_at = (target.as_ptr() as usize - base, target.len());
     let mut fields = Vec::with_capacity(req.headers.len());
+    let mut facts = framing::Facts::default();
+    let mut expect_continue = false;
     for h in req.headers.iter() {
+        facts.note(h.name.as_bytes(), h.value);
+        expect_continue |= h.name.eq_ignore_ascii_case("expect") && h.value.eq_ignore_ascii_case(b"100-continue");
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| HeadError::bad(format!("malformed header name `{}`", h.name.escape_default())))?;
         fields.push((name, h.value.as_ptr() as usize - base, h.value.len()));
@@ -92,11 +95,9 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, HeadError> {
             .map_err(|_| HeadError::bad(format!("malformed value for header `{name}`")))?;
         headers.append(name, value);
     }
-    let framing = body_framing(&headers, version)?;
-    let keep_alive = keep_alive(&headers, version);
-    let expects_continue = version == Version::HTTP_11
-        && framing != Framing::None
-        && headers.get(EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let framing = body_framing(&facts, version)?;
+    let keep_alive = if version == Version::HTTP_11 { !facts.close } else { facts.keep_alive };
+    let expects_continue = version == Version::HTTP_11 && framing != Framing::None && expect_continue;
     let mut parts = http::Request::new(()).into_parts().0;
     parts.method = method;
     parts.uri = uri;
@@ -107,15 +108,15 @@ pub(crate) fn parse(buf: &mut BytesMut) -> Result<Option<Head>, HeadError> {
 
 /// RFC 9112 §6.3 for requests. A request with both `Transfer-Encoding` and `Content-Length`, or
 /// with differing lengths, is refused rather than guessed at (request smuggling).
-fn body_framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadError> {
-    if headers.contains_key(TRANSFER_ENCODING) {
+fn body_framing(facts: &framing::Facts, version: Version) -> Result<Framing, HeadError> {
+    if facts.transfer_encoding {
         if version == Version::HTTP_10 {
             return Err(HeadError::bad("Transfer-Encoding is not allowed in an HTTP/1.0 request"));
         }
-        if headers.contains_key(CONTENT_LENGTH) {
+        if facts.length != Ok(None) {
             return Err(HeadError::bad("a request may not carry both Transfer-Encoding and Content-Length"));
         }
-        if !framing::last_transfer_coding(headers).eq_ignore_ascii_case("chunked") {
+        if !facts.chunked {
             return Err(HeadError {
                 status: StatusCode::NOT_IMPLEMENTED,
                 detail: "the request's Transfer-Encoding must end with `chunked`".into(),
@@ -123,7 +124,7 @@ fn body_framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadEr
         }
         return Ok(Framing::Chunked);
     }
-    let length = framing::content_length(headers).map_err(|e| match e {
+    let length = facts.length.map_err(|e| match e {
         LengthError::Invalid => HeadError::bad("invalid Content-Length header"),
         LengthError::Conflicting => HeadError::bad("conflicting Content-Length headers"),
     })?;
@@ -131,14 +132,6 @@ fn body_framing(headers: &HeaderMap, version: Version) -> Result<Framing, HeadEr
         Some(n) if n > 0 => Framing::Length(n),
         _ => Framing::None,
     })
-}
-
-fn keep_alive(headers: &HeaderMap, version: Version) -> bool {
-    if version == Version::HTTP_11 {
-        !framing::has_token(headers, &CONNECTION, "close")
-    } else {
-        framing::has_token(headers, &CONNECTION, "keep-alive")
-    }
 }
 
 #[cfg(test)]
