@@ -20,14 +20,26 @@ pub struct RouteTable {
     routes: Vec<Route>,
 }
 
-/// A matched route with its variables (decoded) and, for forward routes, the raw tail.
+/// A matched route with its variables as they came in the path (percent-encoded).
 pub struct Matched<'a> {
     /// The route.
     pub route: &'a Route,
-    /// Variables by name, percent-decoded.
-    pub vars: Vec<(String, String)>,
-    /// The forward tail as received (still percent-encoded).
-    pub raw_tail: Option<String>,
+    params: matchit::Params<'a, 'a>,
+}
+
+impl Matched<'_> {
+    /// Variables by name, percent-decoded (decoded on demand: a forwarded request needs none).
+    pub fn vars(&self) -> Vec<(String, String)> {
+        // The pattern's parameters come in the order of the route's variables (`p0`, `p1`, …).
+        let pairs = self.route.vars.iter().zip(self.params.iter());
+        pairs.map(|(name, (_, raw))| (name.clone(), naftiko_engine::inbound::path_decode(raw).into_owned())).collect()
+    }
+
+    /// The forward tail as received (still percent-encoded), for forward routes.
+    pub fn raw_tail(&self) -> Option<&str> {
+        self.route.forward.as_ref()?;
+        self.params.iter().nth(self.route.vars.len().checked_sub(1)?).map(|(_, raw)| raw)
+    }
 }
 
 /// A route that could not be served (reported at start-up; the server still starts).
@@ -57,22 +69,12 @@ impl RouteTable {
         (RouteTable { router, routes }, warnings)
     }
 
-    /// The route for a path (trailing slash tolerated) and its variables, decoded.
-    pub fn lookup(&self, path: &str) -> Option<Matched<'_>> {
+    /// The route for a path (trailing slash tolerated) and its variables.
+    pub fn lookup<'a>(&'a self, path: &'a str) -> Option<Matched<'a>> {
         let trimmed = if path.len() > 1 { path.trim_end_matches('/') } else { path };
         let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
         let m = self.router.at(trimmed).ok()?;
-        let route = &self.routes[*m.value];
-        let mut vars = Vec::with_capacity(route.vars.len());
-        let mut raw_tail = None;
-        // The pattern's parameters come in the order of the route's variables (`p0`, `p1`, …).
-        for (i, (name, (_, raw))) in route.vars.iter().zip(m.params.iter()).enumerate() {
-            if i + 1 == route.vars.len() && route.forward.is_some() {
-                raw_tail = Some(raw.to_string());
-            }
-            vars.push((name.clone(), naftiko_engine::inbound::path_decode(raw).into_owned()));
-        }
-        Some(Matched { route, vars, raw_tail })
+        Some(Matched { route: &self.routes[*m.value], params: m.params })
     }
 }
 
@@ -146,9 +148,10 @@ pub(crate) async fn handle(state: Arc<State>, req: Request) -> Response {
     };
     let uri = req.uri().clone();
     let path = uri.path();
-    let Some(Matched { route, vars, raw_tail }) = state.table.lookup(path) else {
+    let Some(matched) = state.table.lookup(path) else {
         return Problem::new(StatusCode::NOT_FOUND, "Not Found", format!("no route for `{path}`")).into_response();
     };
+    let route = matched.route;
     let op = match find_operation(route, &method, req.headers(), uri.query()) {
         Pick::Operation(op) => op,
         Pick::NoSelector(ops) => {
@@ -163,10 +166,10 @@ pub(crate) async fn handle(state: Arc<State>, req: Request) -> Response {
             )
             .into_response();
         }
-        Pick::NoMethod => return refuse_method(&state, route, &method, path, raw_tail, req).await,
+        Pick::NoMethod => return refuse_method(&state, route, &method, path, matched.raw_tail(), req).await,
     };
     let is_head = method == Method::HEAD;
-    let inputs = match inputs::gather(op, vars, req).await {
+    let inputs = match inputs::gather(op, matched.vars(), req).await {
         Ok(i) => i,
         Err(problem) => return problem.into_response(),
     };
@@ -188,11 +191,11 @@ async fn refuse_method(
     route: &Route,
     method: &Method,
     path: &str,
-    raw_tail: Option<String>,
+    raw_tail: Option<&str>,
     req: Request,
 ) -> Response {
     if let Some(fwd) = &route.forward {
-        return forward::forward(&state.engine, fwd, raw_tail.as_deref().unwrap_or(""), req).await;
+        return forward::forward(&state.engine, fwd, raw_tail.unwrap_or(""), req).await;
     }
     let mut allow: Vec<&str> = Vec::new();
     for op in &route.operations {

@@ -103,13 +103,9 @@ impl UpstreamError {
         deadline: Duration,
         e: &reqwest::Error,
     ) -> UpstreamError {
+        let url = super::redacted_url(url);
         if e.is_timeout() {
-            return UpstreamError::Timeout {
-                call: call.clone(),
-                method: method.clone(),
-                url: url.to_string(),
-                after: deadline,
-            };
+            return UpstreamError::Timeout { call: call.clone(), method: method.clone(), url, after: deadline };
         }
         let reason = if e.is_connect() {
             // The innermost cause says what happened ("Connection refused"); it never holds the query.
@@ -127,6 +123,6 @@ impl UpstreamError {
         } else {
             "the exchange failed".to_string()
         };
-        UpstreamError::Unavailable { call: call.clone(), method: method.clone(), url: url.to_string(), reason }
+        UpstreamError::Unavailable { call: call.clone(), method: method.clone(), url, reason }
     }
 }

@@ -74,6 +74,9 @@ pub(crate) struct Pool {
     max_idle_per_host: usize,
     idle_timeout: Duration,
     connect_timeout: Duration,
+    /// Headers every request carries unless it has its own (written with the head, never
+    /// inserted into the request's map).
+    defaults: Vec<(HeaderName, HeaderValue)>,
 }
 
 #[derive(Debug)]
@@ -143,7 +146,12 @@ enum Framing {
 
 impl Pool {
     pub(crate) fn new(max_idle_per_host: usize, idle_timeout: Duration, connect_timeout: Duration) -> Pool {
-        Pool { idle: Mutex::new(Vec::new()), max_idle_per_host, idle_timeout, connect_timeout }
+        Pool { idle: Mutex::new(Vec::new()), max_idle_per_host, idle_timeout, connect_timeout, defaults: Vec::new() }
+    }
+
+    /// The pool, with headers every request carries unless it has its own.
+    pub(crate) fn with_defaults(self, defaults: Vec<(HeaderName, HeaderValue)>) -> Pool {
+        Pool { defaults, ..self }
     }
 
     /// The pool's name for `host:port`: the one it already has, else a new one.
@@ -206,7 +214,7 @@ impl Pool {
     pub(crate) async fn exchange(self: &Arc<Self>, req: Request<'_>) -> Result<Response, Failure> {
         let key = self.key(req.host, req.port);
         let mut head = Vec::with_capacity(512);
-        write_head(&mut head, &req)?;
+        write_head(&mut head, &req, &self.defaults)?;
         let Request { method, host, port, body, .. } = req;
         let retry_allowed = !matches!(body, Body::Stream { .. })
             && matches!(*method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS);
@@ -479,8 +487,9 @@ fn head_of(
     Ok(Some(Head { status, headers, state, reusable }))
 }
 
-/// Writes the request line and headers, with the framing of the body.
-fn write_head(out: &mut Vec<u8>, req: &Request<'_>) -> Result<(), Failure> {
+/// Writes the request line and headers (`defaults` those the request lacks), with the framing of
+/// the body.
+fn write_head(out: &mut Vec<u8>, req: &Request<'_>, defaults: &[(HeaderName, HeaderValue)]) -> Result<(), Failure> {
     if req.target.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Err(Failure::BadRequest("the request target contains spaces or control characters".into()));
     }
@@ -497,7 +506,8 @@ fn write_head(out: &mut Vec<u8>, req: &Request<'_>) -> Result<(), Failure> {
         }
         out.extend_from_slice(b"\r\n");
     }
-    for (name, value) in req.headers {
+    let defaults = defaults.iter().filter(|(name, _)| !req.headers.contains_key(name));
+    for (name, value) in req.headers.iter().chain(defaults.map(|(n, v)| (n, v))) {
         if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
             continue; // the body's own framing follows
         }
@@ -869,6 +879,24 @@ mod tests {
         let (_, b) = get(&pool, port, &Method::GET, Body::None).await.unwrap();
         assert_eq!(&b[..], b"ab");
         assert!(pool.checkout(&format!("127.0.0.1:{port}")).is_none());
+    }
+
+    #[tokio::test]
+    async fn default_headers_go_with_the_head_unless_the_request_has_its_own() {
+        let (port, seen, _) = canned(vec![b"HTTP/1.1 204 No Content\r\n\r\n"]).await;
+        let defaults = vec![
+            (header::USER_AGENT, HeaderValue::from_static("naftiko/test")),
+            (header::ACCEPT, HeaderValue::from_static("*/*")),
+        ];
+        let pool = Arc::new(Pool::new(8, Duration::from_secs(60), Duration::from_secs(2)).with_defaults(defaults));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let req =
+            Request { method: &Method::GET, host: "127.0.0.1", port, target: "/", headers: &headers, body: Body::None };
+        pool.exchange(req).await.unwrap();
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].contains("\r\naccept: application/json\r\nuser-agent: naftiko/test\r\n\r\n"), "{}", seen[0]);
+        assert!(!seen[0].contains("*/*"), "{}", seen[0]);
     }
 
     #[tokio::test]

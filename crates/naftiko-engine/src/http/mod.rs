@@ -76,8 +76,6 @@ struct Inner {
     client: std::sync::OnceLock<Result<reqwest::Client, String>>,
     plain: Option<Arc<h1::Pool>>,
     config: ExecutorConfig,
-    /// `User-Agent` and `Accept`, sent unless the request has its own.
-    default_headers: [(HeaderName, HeaderValue); 2],
 }
 
 /// An upstream request, fully built by the engine.
@@ -242,14 +240,17 @@ pub(crate) fn redacted_url(url: &str) -> String {
 impl HttpExecutor {
     /// An executor with empty pools; the HTTPS client is built on first use.
     pub fn new(config: ExecutorConfig) -> HttpExecutor {
-        let plain = config
-            .own_plain_http
-            .then(|| Arc::new(h1::Pool::new(config.pool_idle_per_host, IDLE_TIMEOUT, config.connect_timeout)));
         let user_agent =
             HeaderValue::from_str(&config.user_agent).unwrap_or_else(|_| HeaderValue::from_static("naftiko"));
-        let default_headers = [(header::USER_AGENT, user_agent), (header::ACCEPT, HeaderValue::from_static("*/*"))];
+        // `User-Agent` and `Accept`, sent unless the request has its own (the shared client has
+        // its own `User-Agent`).
+        let default_headers = vec![(header::USER_AGENT, user_agent), (header::ACCEPT, HeaderValue::from_static("*/*"))];
+        let plain = config.own_plain_http.then(|| {
+            let pool = h1::Pool::new(config.pool_idle_per_host, IDLE_TIMEOUT, config.connect_timeout);
+            Arc::new(pool.with_defaults(default_headers))
+        });
         let client = std::sync::OnceLock::new();
-        HttpExecutor { inner: Arc::new(Inner { client, plain, config, default_headers }) }
+        HttpExecutor { inner: Arc::new(Inner { client, plain, config }) }
     }
 
     /// The shared client (HTTPS, and plain HTTP when `own_plain_http` is off).
@@ -276,33 +277,27 @@ impl HttpExecutor {
 
     /// Sends a request and buffers the response body, refusing bodies over the limit while
     /// they stream (memory stays bounded).
-    pub async fn send(&self, req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
+    pub async fn send(&self, mut req: UpstreamRequest) -> Result<UpstreamResponse, UpstreamError> {
         let started = Instant::now();
-        let call = req.call.clone();
-        let url = redacted_url(&req.url);
-        let method = req.method.clone();
         let deadline = self.inner.config.total_timeout;
         let limit = self.inner.config.max_response_bytes;
-        let too_large =
-            || UpstreamError::TooLarge { call: call.clone(), method: method.clone(), url: url.clone(), limit };
         let exchange = async {
-            let Reply { status, headers, mut body } = self.exchange(req, &url).await?;
+            let Reply { status, headers, mut body } = self.exchange(&mut req).await?;
+            let ctx = self.ctx(&req);
             if body.content_length().is_some_and(|len| len > limit as u64) {
-                return Err(too_large());
+                return Err(ctx.too_large(limit));
             }
             // A body read in one piece (the usual case) is kept as it is, without a copy.
             let mut first: Option<Bytes> = None;
             let mut joined = BytesMut::new();
             let mut total = 0usize;
-            let ctx =
-                Ctx { call: &call, method: &method, url: &url, connect_timeout: self.inner.config.connect_timeout };
             let unreadable = |e: std::io::Error| {
                 ctx.unavailable(format!("the response body could not be read ({})", without_os_error(&e)))
             };
             while let Some(chunk) = body.chunk().await.map_err(unreadable)? {
                 total += chunk.len();
                 if total > limit {
-                    return Err(too_large());
+                    return Err(ctx.too_large(limit));
                 }
                 if first.is_none() && joined.is_empty() {
                     first = Some(chunk);
@@ -315,22 +310,16 @@ impl HttpExecutor {
             }
             Ok((status, headers, first.unwrap_or_else(|| joined.freeze())))
         };
-        let result = match tokio::time::timeout(deadline, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(UpstreamError::Timeout {
-                call: call.clone(),
-                method: method.clone(),
-                url: url.clone(),
-                after: deadline,
-            }),
-        };
+        let outcome = tokio::time::timeout(deadline, exchange).await;
+        let result = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)));
         let elapsed = started.elapsed();
+        let (call, method) = (&req.call, &req.method);
         match &result {
             Ok((status, _, body)) => {
-                tracing::debug!(call = %call, %method, url = %url, status = status.as_u16(), bytes = body.len(), elapsed_ms = elapsed.as_millis() as u64, "upstream call")
+                tracing::debug!(call = %call, %method, url = %redacted_url(&req.url), status = status.as_u16(), bytes = body.len(), elapsed_ms = elapsed.as_millis() as u64, "upstream call")
             }
             Err(e) => {
-                tracing::debug!(call = %call, %method, url = %url, error = %e, elapsed_ms = elapsed.as_millis() as u64, "upstream call failed")
+                tracing::debug!(call = %call, %method, url = %redacted_url(&req.url), error = %e, elapsed_ms = elapsed.as_millis() as u64, "upstream call failed")
             }
         }
         let (status, headers, body) = result?;
@@ -339,36 +328,40 @@ impl HttpExecutor {
 
     /// Sends a request and returns as soon as the headers arrive; the body streams (forward).
     /// The total timeout covers the wait for the headers.
-    pub async fn send_streaming(&self, req: UpstreamRequest) -> Result<StreamingResponse, UpstreamError> {
-        let call = req.call.clone();
-        let url = redacted_url(&req.url);
-        let method = req.method.clone();
+    pub async fn send_streaming(&self, mut req: UpstreamRequest) -> Result<StreamingResponse, UpstreamError> {
         let deadline = self.inner.config.total_timeout;
-        let Reply { status, headers, body } = match tokio::time::timeout(deadline, self.exchange(req, &url)).await {
-            Ok(r) => r?,
-            Err(_) => return Err(UpstreamError::Timeout { call, method, url, after: deadline }),
-        };
-        tracing::debug!(call = %call, %method, url = %url, status = status.as_u16(), "upstream call (streaming)");
+        let outcome = tokio::time::timeout(deadline, self.exchange(&mut req)).await;
+        let Reply { status, headers, body } = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)))?;
+        tracing::debug!(call = %req.call, method = %req.method, url = %redacted_url(&req.url), status = status.as_u16(), "upstream call (streaming)");
         Ok(StreamingResponse { status, headers, body: body.into_streaming() })
     }
 
-    /// One request, with the digest round-trip when asked for; `safe_url` is its URL as errors
-    /// name it ([`redacted_url`]).
-    async fn exchange(&self, req: UpstreamRequest, safe_url: &str) -> Result<Reply, UpstreamError> {
-        let UpstreamRequest { call, method, url, query, mut headers, body, auth } = req;
-        let mut full_url = url;
-        let mut extra_query = query;
-        if let Some(Auth::ApiKeyQuery { name, value }) = &auth {
+    /// What errors about `req` name.
+    fn ctx<'r>(&self, req: &'r UpstreamRequest) -> Ctx<'r> {
+        Ctx { call: &req.call, method: &req.method, url: &req.url, connect_timeout: self.inner.config.connect_timeout }
+    }
+
+    /// One request, with the digest round-trip when asked for. Its headers, query and body are
+    /// taken from `req`; the rest stays for the caller's messages.
+    async fn exchange(&self, req: &mut UpstreamRequest) -> Result<Reply, UpstreamError> {
+        let mut headers = std::mem::take(&mut req.headers);
+        let extra_query = std::mem::take(&mut req.query);
+        let body = std::mem::replace(&mut req.body, UpstreamBody::None);
+        let UpstreamRequest { call, method, url, auth, .. } = &*req;
+        let mut full_url = std::borrow::Cow::Borrowed(url.as_str());
+        let mut extra_query = extra_query;
+        if let Some(Auth::ApiKeyQuery { name, value }) = auth {
             extra_query.push((name.clone(), value.expose().to_string()));
         }
         if !extra_query.is_empty() {
             let encoded: Vec<String> =
                 extra_query.iter().map(|(k, v)| format!("{}={}", encode_component(k), encode_component(v))).collect();
+            let full_url = full_url.to_mut();
             full_url.push(if full_url.contains('?') { '&' } else { '?' });
             full_url.push_str(&encoded.join("&"));
         }
-        let ctx =
-            Ctx { call: &call, method: &method, url: safe_url, connect_timeout: self.inner.config.connect_timeout };
+        // Messages name the URL as the caller gave it (query cut off when they are made).
+        let ctx = self.ctx(req);
         // Plain http on the executor's own connections needs no `Url` when the URL is already
         // in normal form; everything else is parsed.
         let target = match url_cache::plain(&full_url) {
@@ -376,7 +369,7 @@ impl HttpExecutor {
             _ => Target::Parsed(url_cache::parse(&full_url).map_err(|e| ctx.invalid(format!("invalid URL: {e}")))?),
         };
         strip_hop_by_hop(&mut headers);
-        auth::apply(&auth, &mut headers).map_err(|reason| ctx.invalid(reason))?;
+        auth::apply(auth, &mut headers).map_err(|reason| ctx.invalid(reason))?;
         let (resendable, first_body, content_type) = match body {
             UpstreamBody::None => (None, h1::Body::None, None),
             UpstreamBody::Bytes { bytes, content_type } => (Some(bytes.clone()), h1::Body::Bytes(bytes), content_type),
@@ -391,7 +384,7 @@ impl HttpExecutor {
         let first_headers =
             if matches!(auth, Some(Auth::Digest { .. })) { headers.clone() } else { std::mem::take(&mut headers) };
         let reply = self.transmit(&ctx, &target, first_headers, first_body).await?;
-        let Some(Auth::Digest { username, password }) = &auth else {
+        let Some(Auth::Digest { username, password }) = auth else {
             return Ok(reply);
         };
         if reply.status != StatusCode::UNAUTHORIZED {
@@ -400,7 +393,7 @@ impl HttpExecutor {
         let digest_failed = |reason: &str| UpstreamError::DigestFailed {
             call: call.clone(),
             method: method.clone(),
-            url: safe_url.to_string(),
+            url: redacted_url(url),
             reason: reason.to_string(),
         };
         let challenge = reply
@@ -414,7 +407,7 @@ impl HttpExecutor {
         let Some(challenge) = challenge else {
             return Err(digest_failed("the upstream answered 401 without a Digest challenge"));
         };
-        if resendable.is_none() && !matches!(method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
+        if resendable.is_none() && !matches!(*method, Method::GET | Method::HEAD | Method::DELETE | Method::OPTIONS) {
             return Err(digest_failed("a streamed body cannot be resent after the challenge"));
         }
         let uri = target.path_and_query();
@@ -461,11 +454,7 @@ impl HttpExecutor {
             Target::Parsed(_) => None,
         };
         if let (Some(pool), Some((host, port))) = (self.inner.plain.as_ref(), plain) {
-            for (name, value) in &self.inner.default_headers {
-                if !headers.contains_key(name) {
-                    headers.insert(name.clone(), value.clone());
-                }
-            }
+            // The pool writes the default headers with the head.
             let path_and_query = target.path_and_query();
             let req = h1::Request { method: ctx.method, host, port, target: &path_and_query, headers: &headers, body };
             let resp = pool.exchange(req).await.map_err(|f| ctx.failure(f))?;
@@ -515,7 +504,8 @@ impl Target<'_> {
     }
 }
 
-/// What an upstream error names: the call, its method and its URL without query.
+/// What an upstream error names: the call, its method and its URL without query (`url` is the
+/// whole URL: it is cut when a message is made, never before — most calls make none).
 struct Ctx<'a> {
     call: &'a CallSite,
     method: &'a Method,
@@ -528,7 +518,7 @@ impl Ctx<'_> {
         UpstreamError::InvalidRequest {
             call: self.call.clone(),
             method: self.method.clone(),
-            url: self.url.to_string(),
+            url: redacted_url(self.url),
             reason,
         }
     }
@@ -537,20 +527,33 @@ impl Ctx<'_> {
         UpstreamError::Unavailable {
             call: self.call.clone(),
             method: self.method.clone(),
-            url: self.url.to_string(),
+            url: redacted_url(self.url),
             reason,
+        }
+    }
+
+    fn timeout(&self, after: Duration) -> UpstreamError {
+        UpstreamError::Timeout {
+            call: self.call.clone(),
+            method: self.method.clone(),
+            url: redacted_url(self.url),
+            after,
+        }
+    }
+
+    fn too_large(&self, limit: usize) -> UpstreamError {
+        UpstreamError::TooLarge {
+            call: self.call.clone(),
+            method: self.method.clone(),
+            url: redacted_url(self.url),
+            limit,
         }
     }
 
     fn failure(&self, f: h1::Failure) -> UpstreamError {
         match f {
             h1::Failure::Connect(e) => self.unavailable(format!("cannot connect ({})", without_os_error(&e))),
-            h1::Failure::ConnectTimeout => UpstreamError::Timeout {
-                call: self.call.clone(),
-                method: self.method.clone(),
-                url: self.url.to_string(),
-                after: self.connect_timeout,
-            },
+            h1::Failure::ConnectTimeout => self.timeout(self.connect_timeout),
             h1::Failure::Io(e) => self.unavailable(format!("the exchange failed ({})", without_os_error(&e))),
             h1::Failure::Invalid(m) => self.unavailable(format!("its reply is not valid HTTP/1.1: {m}")),
             h1::Failure::BadRequest(m) => self.invalid(m),
@@ -650,6 +653,66 @@ mod tests {
             h.insert("x-kept", HeaderValue::from_static("1"));
             strip_hop_by_hop(&mut h);
             assert_eq!(h.len(), 1, "{name} is removed");
+        }
+    }
+
+    /// Errors are made from the whole URL (with the API key the executor adds to its query) and
+    /// must still never show the query: refused, timed out, too large, invalid.
+    #[tokio::test]
+    async fn errors_never_show_the_query_or_a_query_key() {
+        let request = |url: String| UpstreamRequest {
+            call: CallSite { namespace: "ns".into(), operation: "op".into() },
+            method: Method::GET,
+            url,
+            query: vec![("cursor".into(), "QUERY-VALUE".into())],
+            headers: HeaderMap::new(),
+            body: UpstreamBody::None,
+            auth: Some(Auth::ApiKeyQuery { name: "api_key".into(), value: Secret::new("KEY-VALUE") }),
+        };
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // Answers every request with a head and a body larger than the limit, after a while.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let slow = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let mut buf = [0u8; 4096];
+                    let _ = s.read(&mut buf).await;
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n").await;
+                    let _ = s.write_all(&[b'x'; 100]).await;
+                });
+            }
+        });
+        let quick =
+            HttpExecutor::new(ExecutorConfig { total_timeout: Duration::from_millis(100), ..Default::default() });
+        let small = HttpExecutor::new(ExecutorConfig { max_response_bytes: 10, ..Default::default() });
+        let errors = [
+            quick.send(request(format!("http://127.0.0.1:{closed}/x?secret=URL-VALUE"))).await.unwrap_err(),
+            quick.send(request(format!("http://127.0.0.1:{slow}/x?secret=URL-VALUE"))).await.unwrap_err(),
+            quick.send_streaming(request(format!("http://127.0.0.1:{slow}/x?secret=URL-VALUE"))).await.unwrap_err(),
+            small.send(request(format!("http://127.0.0.1:{slow}/x?secret=URL-VALUE"))).await.unwrap_err(),
+            quick.send(request("http://127.0.0.1:99999/x?secret=URL-VALUE".into())).await.unwrap_err(),
+        ];
+        let kinds: Vec<&str> = errors
+            .iter()
+            .map(|e| match e {
+                UpstreamError::Unavailable { .. } => "unavailable",
+                UpstreamError::Timeout { .. } => "timeout",
+                UpstreamError::TooLarge { .. } => "too large",
+                UpstreamError::InvalidRequest { .. } => "invalid",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["unavailable", "timeout", "timeout", "too large", "invalid"]);
+        for e in &errors {
+            let text = format!("{e} {e:?}");
+            assert!(text.contains("/x"), "{text}");
+            for secret in ["URL-VALUE", "QUERY-VALUE", "KEY-VALUE", "api_key", "secret="] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
         }
     }
 

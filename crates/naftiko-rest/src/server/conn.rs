@@ -29,7 +29,7 @@ const BODY_QUEUE: usize = 8;
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Serves one connection until it closes, fails, or the server shuts down between requests.
-pub(crate) async fn serve<IO, H, F>(mut io: IO, handler: H, mut closing: watch::Receiver<bool>)
+pub(crate) async fn serve<IO, H, F>(mut io: IO, handler: H, closing: watch::Receiver<bool>)
 where
     IO: AsyncRead + AsyncWrite + Unpin,
     H: Fn(Request<Body>) -> F,
@@ -39,6 +39,10 @@ where
     let mut out = Vec::with_capacity(4096);
     let mut deadline = Instant::now() + HEAD_TIMEOUT;
     let mut timer = pin!(tokio::time::sleep_until(deadline));
+    // One wait for the shutdown signal for the connection's whole life (a wait made afresh for
+    // every request costs a registration each time); it returns at once if the signal came first.
+    let mut signal = closing.clone();
+    let mut shutdown = pin!(signal.changed());
     loop {
         // The request head.
         let head = loop {
@@ -73,7 +77,7 @@ where
                     }
                     return;
                 },
-                _ = closing.changed(), if buf.is_empty() => return,
+                _ = &mut shutdown, if buf.is_empty() => return,
             }
         };
         let Head { parts, framing, keep_alive, expects_continue } = head;
