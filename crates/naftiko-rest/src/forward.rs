@@ -94,7 +94,9 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return r;
     }
-    match engine.executor().send_streaming(request).await {
+    // Pinned where it is made: the exchange's future is kilobytes, and awaiting it by value
+    // would copy it.
+    match std::pin::pin!(engine.executor().send_streaming(request)).await {
         Ok(upstream) => {
             let status = upstream.status;
             let headers = upstream.headers; // end-to-end only: the executor took the hop-by-hop ones

@@ -195,7 +195,7 @@ async fn refuse_method(
     req: Request,
 ) -> Response {
     if let Some(fwd) = &route.forward {
-        return forward::forward(&state.engine, fwd, raw_tail.unwrap_or(""), req).await;
+        return std::pin::pin!(forward::forward(&state.engine, fwd, raw_tail.unwrap_or(""), req)).await;
     }
     let mut allow: Vec<&str> = Vec::new();
     for op in &route.operations {

@@ -225,7 +225,8 @@ impl Pool {
             let reused = pooled.is_some();
             let mut conn = match pooled {
                 Some(c) => c,
-                None => self.connect(host, port).await?,
+                // Boxed: connecting is rare (once per pooled connection) and its future large.
+                None => Box::pin(self.connect(host, port)).await?,
             };
             let this_body = if retry_allowed {
                 match body.as_ref() {

@@ -14,6 +14,7 @@ pub mod framing;
 mod h1;
 mod url_cache;
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -310,7 +311,7 @@ impl HttpExecutor {
             }
             Ok((status, headers, first.unwrap_or_else(|| joined.freeze())))
         };
-        let outcome = tokio::time::timeout(deadline, exchange).await;
+        let outcome = tokio::time::timeout(deadline, pin!(exchange)).await;
         let result = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)));
         let elapsed = started.elapsed();
         let (call, method) = (&req.call, &req.method);
@@ -330,7 +331,7 @@ impl HttpExecutor {
     /// The total timeout covers the wait for the headers.
     pub async fn send_streaming(&self, mut req: UpstreamRequest) -> Result<StreamingResponse, UpstreamError> {
         let deadline = self.inner.config.total_timeout;
-        let outcome = tokio::time::timeout(deadline, self.exchange(&mut req)).await;
+        let outcome = tokio::time::timeout(deadline, pin!(self.exchange(&mut req))).await;
         let Reply { status, headers, body } = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)))?;
         tracing::debug!(call = %req.call, method = %req.method, url = %redacted_url(&req.url), status = status.as_u16(), "upstream call (streaming)");
         Ok(StreamingResponse { status, headers, body: body.into_streaming() })
@@ -425,7 +426,8 @@ impl HttpExecutor {
             HeaderValue::from_str(&value).map_err(|_| digest_failed("invalid digest header"))?,
         );
         let second_body = resendable.map(h1::Body::Bytes).unwrap_or(h1::Body::None);
-        self.transmit(&ctx, &target, headers, second_body).await
+        // Boxed: room for a second exchange in every call's future would be copied on every call.
+        Box::pin(self.transmit(&ctx, &target, headers, second_body)).await
     }
 
     /// Sends one request on the transport for its scheme and returns once the head is in.
@@ -476,7 +478,9 @@ impl HttpExecutor {
             h1::Body::Bytes(b) => rb = rb.body(b),
             h1::Body::Stream { stream, .. } => rb = rb.body(reqwest::Body::wrap_stream(stream)),
         }
-        let mut resp = rb.send().await.map_err(|e| {
+        // Boxed: the client's future is larger than all of the plain path, and every call's
+        // future would otherwise carry (and copy) that room.
+        let mut resp = Box::pin(rb.send()).await.map_err(|e| {
             UpstreamError::from_reqwest(ctx.call, ctx.method, ctx.url, self.inner.config.total_timeout, &e)
         })?;
         let mut headers = std::mem::take(resp.headers_mut());

@@ -98,11 +98,12 @@ where
             return;
         }
         let (response, body_complete) = {
-            let handled = handler(Request::from_parts(parts, body));
+            // Pinned where it is made: a handler's future is large (kilobytes: every branch a
+            // request can take), and each move of it is a copy.
+            let mut handled = pin!(handler(Request::from_parts(parts, body)));
             match pump.take() {
                 None => (handled.await, true),
                 Some(tx) => {
-                    let mut handled = pin!(handled);
                     let mut pumped = pin!(pump_body(&mut io, &mut buf, framing, tx));
                     let mut body_complete = None;
                     loop {
