@@ -758,6 +758,11 @@ mod tests {
         (port, seen, conns)
     }
 
+    /// `GET /` on the loopback `port`.
+    fn get_root(port: u16, headers: &HeaderMap) -> Request<'_> {
+        Request { method: &Method::GET, host: "127.0.0.1", port, target: "/", headers, body: Body::None }
+    }
+
     fn pool() -> Arc<Pool> {
         Arc::new(Pool::new(8, Duration::from_secs(60), Duration::from_secs(2)))
     }
@@ -892,9 +897,7 @@ mod tests {
         let pool = Arc::new(Pool::new(8, Duration::from_secs(60), Duration::from_secs(2)).with_defaults(defaults));
         let mut headers = HeaderMap::new();
         headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-        let req =
-            Request { method: &Method::GET, host: "127.0.0.1", port, target: "/", headers: &headers, body: Body::None };
-        pool.exchange(req).await.unwrap();
+        pool.exchange(get_root(port, &headers)).await.unwrap();
         let seen = seen.lock().unwrap();
         assert!(seen[0].contains("\r\naccept: application/json\r\nuser-agent: naftiko/test\r\n\r\n"), "{}", seen[0]);
         assert!(!seen[0].contains("*/*"), "{}", seen[0]);
@@ -909,17 +912,13 @@ mod tests {
         .await;
         let pool = pool();
         let headers = HeaderMap::new();
-        let req =
-            Request { method: &Method::GET, host: "127.0.0.1", port, target: "/", headers: &headers, body: Body::None };
-        let resp = pool.exchange(req).await.unwrap();
+        let resp = pool.exchange(get_root(port, &headers)).await.unwrap();
         let names: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
         assert_eq!(names, ["x-end", "content-length"]);
         assert_eq!(resp.body.content_length(), Some(2));
         drop(resp);
         // Read chunked, the reply's own length no longer holds: it is not passed on either.
-        let req =
-            Request { method: &Method::GET, host: "127.0.0.1", port, target: "/", headers: &headers, body: Body::None };
-        let resp = pool.exchange(req).await.unwrap();
+        let resp = pool.exchange(get_root(port, &headers)).await.unwrap();
         let names: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
         assert_eq!(names, ["x-end"]);
     }
