@@ -191,11 +191,12 @@ impl Pool {
             }
         };
         let list = &mut idle[at].1;
-        while list.front().is_some_and(|i| i.since.elapsed() >= self.idle_timeout) {
+        let now = Instant::now(); // one clock read for the whole check-in
+        while list.front().is_some_and(|i| now.saturating_duration_since(i.since) >= self.idle_timeout) {
             list.pop_front();
         }
         if list.len() < self.max_idle_per_host {
-            list.push_back(Idle { conn, since: Instant::now() });
+            list.push_back(Idle { conn, since: now });
         }
     }
 
