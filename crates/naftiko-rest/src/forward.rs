@@ -11,7 +11,7 @@ use axum::extract::Request;
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use naftiko_engine::CallSite;
 use naftiko_engine::expr::Scope;
 use naftiko_engine::http::{Plain, StreamingBody, UpstreamBody, UpstreamRequest, framing, parse_url, plain_url};
@@ -40,12 +40,8 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
     }
     // Hop-by-hop fields are never trusted (the plan leaves them out); those the client's
     // `Connection` names are for this hop only too.
-    for value in parts.headers.get_all(header::CONNECTION) {
-        for name in framing::connection_names(value.as_bytes()) {
-            if let Ok(name) = HeaderName::from_bytes(name) {
-                headers.remove(name);
-            }
-        }
+    for name in framing::named_by_connection(parts.headers.get_all(header::CONNECTION).iter().map(|v| v.as_bytes())) {
+        headers.remove(name);
     }
     headers.remove(header::HOST);
     headers.remove(header::CONTENT_LENGTH);

@@ -6,7 +6,7 @@
 //! comparison per field and no header-map lookups. [`content_length`] reads a finished map (a
 //! handler's response) by the same rules.
 
-use http::{HeaderMap, header};
+use http::{HeaderMap, HeaderName, header};
 
 /// Why a `Content-Length` cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +103,16 @@ pub fn is_hop_by_hop(name: &[u8]) -> bool {
 /// The field names a `Connection` value lists besides its `close` and `keep-alive` options.
 pub fn connection_names(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     tokens(value).filter(|t| !t.eq_ignore_ascii_case(b"close") && !t.eq_ignore_ascii_case(b"keep-alive"))
+}
+
+/// The fields that `Connection` values name (hop-by-hop for that message alone), as header
+/// names; tokens that are not valid names name nothing.
+pub fn named_by_connection<'v>(connection_values: impl IntoIterator<Item = &'v [u8]>) -> Vec<HeaderName> {
+    connection_values
+        .into_iter()
+        .flat_map(connection_names)
+        .filter_map(|token| HeaderName::from_bytes(token).ok())
+        .collect()
 }
 
 /// The non-empty items of a comma-separated value, without surrounding blanks.

@@ -392,14 +392,10 @@ impl Conn {
                             fields.push((name, h.value.as_ptr() as usize - base, h.value.len()));
                         }
                         // Fields that `Connection` names are hop-by-hop too (rare: collected only then).
-                        let named: Vec<HeaderName> = if facts.names_fields {
-                            parsed
-                                .headers
-                                .iter()
-                                .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-                                .flat_map(|h| framing::connection_names(h.value))
-                                .filter_map(|token| HeaderName::from_bytes(token).ok())
-                                .collect()
+                        let named = if facts.names_fields {
+                            let connection =
+                                parsed.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("connection"));
+                            framing::named_by_connection(connection.map(|h| h.value))
                         } else {
                             Vec::new()
                         };

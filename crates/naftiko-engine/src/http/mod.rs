@@ -218,12 +218,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if !headers.keys().any(is_hop_by_hop) {
         return;
     }
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .flat_map(|v| framing::connection_names(v.as_bytes()))
-        .filter_map(|token| HeaderName::from_bytes(token).ok())
-        .collect();
+    let named = framing::named_by_connection(headers.get_all(header::CONNECTION).iter().map(HeaderValue::as_bytes));
     while let Some(name) = headers.keys().find(|k| is_hop_by_hop(k)).cloned() {
         headers.remove(&name);
     }
@@ -346,11 +341,10 @@ impl HttpExecutor {
     /// taken from `req`; the rest stays for the caller's messages.
     async fn exchange(&self, req: &mut UpstreamRequest) -> Result<Reply, UpstreamError> {
         let mut headers = std::mem::take(&mut req.headers);
-        let extra_query = std::mem::take(&mut req.query);
+        let mut extra_query = std::mem::take(&mut req.query);
         let body = std::mem::replace(&mut req.body, UpstreamBody::None);
         let UpstreamRequest { call, method, url, auth, .. } = &*req;
         let mut full_url = std::borrow::Cow::Borrowed(url.as_str());
-        let mut extra_query = extra_query;
         if let Some(Auth::ApiKeyQuery { name, value }) = auth {
             extra_query.push((name.clone(), value.expose().to_string()));
         }

@@ -62,6 +62,13 @@ pub struct Plain<'u> {
     pub path_and_query: Cow<'u, str>,
 }
 
+impl Plain<'_> {
+    /// The same, owning its path (kept beyond the URL's text: a forward's base URI).
+    pub fn into_owned(self) -> Plain<'static> {
+        Plain { origin: self.origin, path_and_query: Cow::Owned(self.path_and_query.into_owned()) }
+    }
+}
+
 /// `url` taken apart without the full parser, or `None` when the full parser is needed (a
 /// fragment, dot segments, characters it would percent-encode, userinfo, non-ASCII…).
 pub fn plain(url: &str) -> Option<Plain<'_>> {

@@ -608,8 +608,7 @@ fn compile_forward(
         Some(a) => request::compile_auth(a, vocab)?,
         None => None,
     };
-    let base_plain = crate::http::plain_url(&base_uri)
-        .map(|p| crate::http::Plain { origin: p.origin, path_and_query: p.path_and_query.into_owned().into() });
+    let base_plain = crate::http::plain_url(&base_uri).map(crate::http::Plain::into_owned);
     Ok(ForwardPlan {
         namespace: target.value.clone(),
         base_plain,
