@@ -106,7 +106,15 @@ pub fn decode(format: RawFormat, body: &[u8], output_schema: Option<&str>) -> Re
 /// Checks that `body` is one well-formed JSON text without building it (the identity output
 /// passes the upstream bytes through once they are known to be JSON).
 pub fn check_json(body: &[u8]) -> Result<(), DecodeError> {
-    serde_json::from_slice::<serde::de::IgnoredAny>(body).map(|_| ()).map_err(|e| json_error(&e, body))
+    let Err(e) = crate::json_syntax::validate(body) else { return Ok(()) };
+    // A bad text is described as every other JSON error is (serde's words, line and column);
+    // serde's skipping does not look at UTF-8, so that one is described here.
+    match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        Err(serde) => Err(json_error(&serde, body)),
+        Ok(_) => {
+            Err(DecodeError(format!("invalid JSON at byte {}: {} (body starts `{}`)", e.at, e.what, excerpt(body))))
+        }
+    }
 }
 
 fn json_error(e: &serde_json::Error, body: &[u8]) -> DecodeError {
@@ -514,6 +522,17 @@ mod tests {
         assert_eq!(decode(RawFormat::Json, br#"{"a":1}"#, None).unwrap(), json!({"a": 1}));
         let e = decode(RawFormat::Json, b"{\"a\": [1, 2", None).unwrap_err();
         assert!(e.0.starts_with("invalid JSON at line 1 column"), "{e}");
+    }
+
+    #[test]
+    fn checked_json_is_described_like_parsed_json() {
+        assert!(check_json(b" {\"a\": [1, 2.5, \"x\"]} ").is_ok());
+        let e = check_json(b"{\n  \"a\": [1, 2\n").unwrap_err();
+        let parsed = decode(RawFormat::Json, b"{\n  \"a\": [1, 2\n", None).unwrap_err();
+        assert_eq!(e.0, parsed.0, "the same words for the same bad text");
+        assert!(e.0.starts_with("invalid JSON at line 3 column 0"), "{e}");
+        let e = check_json(b"{\"a\": \"caf\xe9\"}").unwrap_err();
+        assert!(e.0.starts_with("invalid JSON at byte 10: not UTF-8 (body starts"), "{e}");
     }
 
     #[test]

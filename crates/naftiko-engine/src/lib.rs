@@ -15,6 +15,7 @@ pub mod http;
 pub mod inbound;
 pub mod inputs;
 pub mod invoke;
+pub mod json_syntax;
 pub mod json_text;
 pub mod path;
 pub mod plan;
