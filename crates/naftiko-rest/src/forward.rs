@@ -14,7 +14,9 @@ use futures_util::TryStreamExt;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use naftiko_engine::CallSite;
 use naftiko_engine::expr::Scope;
-use naftiko_engine::http::{Plain, StreamingBody, UpstreamBody, UpstreamRequest, framing, parse_url, plain_url};
+use naftiko_engine::http::{
+    Plain, ReplyHeaders, StreamingBody, UpstreamBody, UpstreamRequest, framing, parse_url, plain_url,
+};
 use naftiko_engine::inbound::{has_escape, path_decode};
 use naftiko_engine::inputs::Inputs;
 use naftiko_engine::invoke::{Engine, InvokeError, describe};
@@ -94,15 +96,20 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
     // would copy it.
     match std::pin::pin!(engine.executor().send_streaming(request)).await {
         Ok(upstream) => {
-            let status = upstream.status;
-            let headers = upstream.headers; // end-to-end only: the executor took the hop-by-hop ones
             let body = match upstream.body {
                 StreamingBody::Whole(bytes) => Body::from(bytes),
                 StreamingBody::Stream(stream) => Body::from_stream(stream),
             };
             let mut resp = Response::new(body);
-            *resp.status_mut() = status;
-            *resp.headers_mut() = headers;
+            *resp.status_mut() = upstream.status;
+            // End-to-end only: the executor took the hop-by-hop ones. Fields as read go to the
+            // response writer as they are (see `server::respond`).
+            match upstream.headers {
+                ReplyHeaders::Wire(fields) => {
+                    resp.extensions_mut().insert(fields);
+                }
+                ReplyHeaders::Map(map) => *resp.headers_mut() = map,
+            }
             resp
         }
         Err(e) => invoke_error(&InvokeError::Upstream(e)).into_response(),

@@ -19,6 +19,7 @@ use std::collections::VecDeque;
 
 use futures_util::FutureExt;
 
+use super::fields::WireFields;
 use super::framing;
 use std::io;
 use std::pin::Pin;
@@ -116,7 +117,8 @@ pub(crate) enum Body {
 #[derive(Debug)]
 pub(crate) struct Response {
     pub status: StatusCode,
-    pub headers: HeaderMap,
+    /// End-to-end fields only.
+    pub headers: WireFields,
     pub body: ResponseBody,
 }
 
@@ -279,7 +281,7 @@ impl Pool {
 /// The parsed head of a response.
 struct Head {
     status: StatusCode,
-    headers: HeaderMap,
+    headers: WireFields,
     state: Framing,
     reusable: bool,
 }
@@ -375,41 +377,34 @@ impl Conn {
                     &mut slots,
                 ) {
                     Ok(httparse::Status::Complete(len)) => {
-                        // Header values share the head's bytes (split off the buffer) instead of
-                        // each being copied: names are checked now, values once the head is out.
+                        // The fields stay in the head's bytes (split off the buffer), found by
+                        // where they lie: no name or value is copied or taken into a map here.
                         // Framing fields are read here and, like every hop-by-hop field, not
                         // kept: the reply's callers see its end-to-end fields only.
                         let base = self.buf.as_ptr() as usize;
+                        let at = |s: &[u8]| s.as_ptr() as usize - base;
                         let (code, version) = (parsed.code.unwrap_or(0), parsed.version);
                         let mut facts = framing::Facts::default();
-                        let mut fields = Vec::with_capacity(parsed.headers.len());
+                        let mut fields = WireFields::with_capacity(parsed.headers.len());
                         for h in parsed.headers.iter() {
-                            if facts.note(h.name.as_bytes(), h.value) {
+                            let name = h.name.as_bytes();
+                            // Content-Length is framing as well: kept as the body's length.
+                            if facts.note(name, h.value) || name.eq_ignore_ascii_case(b"content-length") {
                                 continue;
                             }
-                            let name = HeaderName::from_bytes(h.name.as_bytes())
-                                .map_err(|_| HeadError::Invalid(format!("invalid header name `{}`", h.name)))?;
-                            fields.push((name, h.value.as_ptr() as usize - base, h.value.len()));
+                            fields.push(name, at(name), at(h.value)..at(h.value) + h.value.len());
                         }
-                        // Fields that `Connection` names are hop-by-hop too (rare: collected only then).
-                        let named = if facts.names_fields {
+                        // Fields that `Connection` names are hop-by-hop too (rare: looked at only then).
+                        if facts.names_fields {
                             let connection =
                                 parsed.headers.iter().filter(|h| h.name.eq_ignore_ascii_case("connection"));
-                            framing::named_by_connection(connection.map(|h| h.value))
-                        } else {
-                            Vec::new()
-                        };
-                        let bytes = self.buf.split_to(len).freeze();
-                        let mut headers = HeaderMap::with_capacity(fields.len());
-                        for (name, at, n) in fields {
-                            // With both framings the body is read chunked: its length no longer holds.
-                            if named.contains(&name) || (facts.transfer_encoding && name == header::CONTENT_LENGTH) {
-                                continue;
-                            }
-                            let value = HeaderValue::from_maybe_shared(bytes.slice(at..at + n))
-                                .map_err(|_| HeadError::Invalid(format!("invalid value of header `{name}`")))?;
-                            headers.append(name, value);
+                            let named = framing::named_by_connection(connection.map(|h| h.value));
+                            fields
+                                .retain(&self.buf, |name| !named.iter().any(|n| name.eq_ignore_ascii_case(n.as_ref())));
                         }
+                        // With both framings the body is read chunked: its length no longer holds.
+                        let length = if facts.transfer_encoding { None } else { facts.length.ok().flatten() };
+                        let headers = fields.finish(self.buf.split_to(len).freeze(), length);
                         let head = head_of(code, version, headers, &facts, method)?;
                         match head {
                             Some(head) => return Ok(head),
@@ -441,7 +436,7 @@ impl Conn {
 fn head_of(
     code: u16,
     version: Option<u8>,
-    headers: HeaderMap,
+    headers: WireFields,
     facts: &framing::Facts,
     method: &Method,
 ) -> Result<Option<Head>, HeadError> {
@@ -910,14 +905,19 @@ mod tests {
         let pool = pool();
         let headers = HeaderMap::new();
         let resp = pool.exchange(get_root(port, &headers)).await.unwrap();
-        let names: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["x-end", "content-length"]);
+        let names: Vec<&[u8]> = resp.headers.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, [b"X-End"], "as spelled");
+        assert_eq!(resp.headers.content_length(), Some(2));
         assert_eq!(resp.body.content_length(), Some(2));
+        let map = resp.headers.clone().into_map();
+        assert_eq!(map.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["x-end", "content-length"]);
         drop(resp);
         // Read chunked, the reply's own length no longer holds: it is not passed on either.
         let resp = pool.exchange(get_root(port, &headers)).await.unwrap();
-        let names: Vec<&str> = resp.headers.keys().map(|k| k.as_str()).collect();
-        assert_eq!(names, ["x-end"]);
+        let names: Vec<&[u8]> = resp.headers.iter().map(|(name, _)| name).collect();
+        assert_eq!(names, [b"X-End"]);
+        assert_eq!(resp.headers.content_length(), None);
+        assert_eq!(resp.headers.into_map().len(), 1);
     }
 
     #[tokio::test]

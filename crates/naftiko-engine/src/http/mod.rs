@@ -10,6 +10,7 @@
 
 mod auth;
 mod error;
+mod fields;
 pub mod framing;
 mod h1;
 mod url_cache;
@@ -26,6 +27,7 @@ use crate::CallSite;
 use crate::secret::Secret;
 
 pub use error::UpstreamError;
+pub use fields::{ReplyHeaders, WireFields};
 pub use h1::BodyStream;
 pub use url_cache::parse as parse_url;
 pub use url_cache::{Origin, Plain, plain as plain_url};
@@ -187,8 +189,9 @@ pub struct UpstreamResponse {
 pub struct StreamingResponse {
     /// Status.
     pub status: StatusCode,
-    /// The end-to-end headers, as in [`UpstreamResponse::headers`].
-    pub headers: HeaderMap,
+    /// The end-to-end headers, as in [`UpstreamResponse::headers`], as read (forward writes
+    /// them to its caller as they are).
+    pub headers: ReplyHeaders,
     /// The body.
     pub body: StreamingBody,
 }
@@ -304,7 +307,7 @@ impl HttpExecutor {
                     joined.extend_from_slice(&chunk);
                 }
             }
-            Ok((status, headers, first.unwrap_or_else(|| joined.freeze())))
+            Ok((status, headers.into_map(), first.unwrap_or_else(|| joined.freeze())))
         };
         let outcome = tokio::time::timeout(deadline, pin!(exchange)).await;
         let result = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)));
@@ -393,9 +396,9 @@ impl HttpExecutor {
         };
         let challenge = reply
             .headers
-            .get_all(header::WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
+            .values("www-authenticate")
+            .into_iter()
+            .filter_map(|v| std::str::from_utf8(v).ok())
             .find(|v| v.trim_start().to_ascii_lowercase().starts_with("digest"))
             .map(str::to_owned);
         drop(reply);
@@ -454,7 +457,11 @@ impl HttpExecutor {
             let path_and_query = target.path_and_query();
             let req = h1::Request { method: ctx.method, host, port, target: &path_and_query, headers: &headers, body };
             let resp = pool.exchange(req).await.map_err(|f| ctx.failure(f))?;
-            return Ok(Reply { status: resp.status, headers: resp.headers, body: ReplyBody::Plain(resp.body) });
+            return Ok(Reply {
+                status: resp.status,
+                headers: ReplyHeaders::Wire(resp.headers),
+                body: ReplyBody::Plain(resp.body),
+            });
         }
         let client = self.shared_client().map_err(|reason| ctx.unavailable(reason))?;
         let url = match target {
@@ -479,7 +486,7 @@ impl HttpExecutor {
         })?;
         let mut headers = std::mem::take(resp.headers_mut());
         strip_hop_by_hop(&mut headers);
-        Ok(Reply { status: resp.status(), headers, body: ReplyBody::Client(resp) })
+        Ok(Reply { status: resp.status(), headers: ReplyHeaders::Map(headers), body: ReplyBody::Client(resp) })
     }
 }
 
@@ -567,7 +574,7 @@ fn without_os_error(e: &std::io::Error) -> String {
 /// A response whose body is still to be read, from either transport.
 struct Reply {
     status: StatusCode,
-    headers: HeaderMap,
+    headers: ReplyHeaders,
     body: ReplyBody,
 }
 

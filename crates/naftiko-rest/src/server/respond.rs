@@ -2,6 +2,8 @@
 //! `Connection` when it matters) and the body — by `Content-Length` when its size is known,
 //! chunked otherwise (HTTP/1.1), delimited by closing the connection for HTTP/1.0 clients.
 //! Frames that are ready at once are written together with the head in one system call.
+//! An upstream's fields that forward passes on arrive as read ([`WireFields`], a response
+//! extension) and are written as they are, never taken into a header map.
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,6 +14,7 @@ use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{Response, StatusCode, Version};
 use http_body::Body as _;
 use http_body_util::BodyExt;
+use naftiko_engine::http::WireFields;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Data frames up to this size are copied into the output buffer (one write for many small
@@ -48,7 +51,12 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(
     let (parts, mut body) = response.into_parts();
     let status = parts.status;
     let bodiless = exchange.is_head || status.is_informational() || matches!(status.as_u16(), 204 | 304);
-    let declared = naftiko_engine::http::framing::content_length(&parts.headers).ok().flatten();
+    // Fields an upstream sent, as read (forward): written as they are, after the handler's own.
+    let wire = parts.extensions.get::<WireFields>();
+    let declared = match naftiko_engine::http::framing::content_length(&parts.headers).ok().flatten() {
+        Some(n) => Some(n),
+        None => wire.and_then(WireFields::content_length),
+    };
     let framing = if bodiless {
         Framing::Bodiless
     } else if let Some(n) = declared.or(body.size_hint().exact()) {
@@ -72,7 +80,10 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(
         }
         header(out, name.as_str().as_bytes(), value.as_bytes());
     }
-    if !parts.headers.contains_key(DATE) {
+    for (name, value) in wire.iter().flat_map(|w| w.iter()) {
+        header(out, name, value);
+    }
+    if !parts.headers.contains_key(DATE) && !wire.is_some_and(WireFields::has_date) {
         with_date(|date| header(out, b"date", date));
     }
     match framing {
@@ -251,6 +262,32 @@ mod tests {
         let (text, keep) = render(r, KEEP).await;
         assert_eq!(text, "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nabc");
         assert!(!keep, "the client cannot tell where the next response starts");
+    }
+
+    #[tokio::test]
+    async fn an_upstreams_fields_are_written_as_read() {
+        let wire = |lines: &'static [u8]| WireFields::from_lines(Bytes::from_static(lines)).unwrap();
+        let stream =
+            || Body::from_stream(futures_util::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from("abc"))]));
+        let mut r = Response::new(stream());
+        r.headers_mut().insert("x-own", HeaderValue::from_static("1"));
+        r.extensions_mut().insert(wire(b"Server: up\r\nX-Multi: a\r\nContent-Length: 3\r\nx-multi: b\r\n\r\n"));
+        let (text, keep) = render(r, KEEP).await;
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nx-own: 1\r\nServer: up\r\nX-Multi: a\r\nx-multi: b\r\ncontent-length: 3\r\n\r\nabc",
+            "spelled as the upstream did, its length as the framing"
+        );
+        assert!(keep);
+        // The upstream's Date is the only one; a HEAD answer keeps the length.
+        let mut r = Response::new(Body::empty());
+        r.extensions_mut().insert(wire(b"Date: Tue, 01 Dec 2026 10:00:00 GMT\r\nContent-Length: 42\r\n\r\n"));
+        let mut wire_out = Vec::new();
+        write(&mut wire_out, &mut Vec::new(), r, Exchange { is_head: true, ..KEEP }).await.unwrap();
+        assert_eq!(
+            String::from_utf8(wire_out).unwrap(),
+            "HTTP/1.1 200 OK\r\nDate: Tue, 01 Dec 2026 10:00:00 GMT\r\ncontent-length: 42\r\n\r\n"
+        );
     }
 
     #[tokio::test]
