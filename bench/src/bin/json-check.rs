@@ -3,7 +3,8 @@
 //! `json_syntax::validate`, per body and per byte, for the bench item (1.5 kB), a 100 kB list of
 //! such items, the list pretty-printed and a 100 kB string of prose.
 //!
-//! Run: `cargo run --release -p naftiko-bench --bin json-check`
+//! Run: `cargo run --release -p naftiko-bench --bin json-check [NAME]` (only the bodies whose
+//! name contains NAME).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -18,12 +19,14 @@ fn main() {
     let prose = serde_json::to_string(&"The quick brown fox jumps over the lazy dog; agents read this. ".repeat(1500))
         .expect("printable");
     println!("{:<22} {:>9} {:>14} {:>14} {:>8}", "body", "bytes", "serde_json", "naftiko", "speed-up");
-    for (name, body) in [
+    let only = std::env::args().nth(1).unwrap_or_default();
+    let bodies = [
         ("item.json", item.as_str()),
         ("100 kB JSON list", &list),
         ("same, pretty", &pretty),
         ("100 kB string", &prose),
-    ] {
+    ];
+    for (name, body) in bodies.into_iter().filter(|(name, _)| name.contains(&only)) {
         let serde = per_call(body, |b| serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok());
         let ours = per_call(body, |b| naftiko_engine::json_syntax::validate(b).is_ok());
         println!(

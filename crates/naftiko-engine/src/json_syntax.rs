@@ -7,6 +7,10 @@
 //! bytes at a time; structure is read by one loop with an explicit stack (depth costs no
 //! recursion), and the kind of the innermost container is kept at hand. It says where a text
 //! goes wrong, not why: callers that describe the error ask `serde_json` for its words.
+//!
+//! (A simdjson-style checker — 64-byte blocks classified into bit masks, then one table step per
+//! structural position — was tried: API replies hold a token every four bytes or so, and on the
+//! 1.5 kB bench item it cost 19 100 instructions against this loop's 15 500.)
 
 /// Where a text stops being JSON (a byte offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -383,6 +387,20 @@ mod tests {
         assert_eq!(at(b"{\"a\":1]").at, 6, "an object closed as an array");
     }
 
+    #[test]
+    fn runs_of_backslashes_and_strings_of_every_length() {
+        for before in 0..140 {
+            for run in 0..6 {
+                for after in ["\"", "\"]", "n\"", "u00e9\"", "u00\"", "\u{1}\""] {
+                    let text =
+                        format!("[{}\"{}{}{after}", " ".repeat(before % 70), "a".repeat(before), "\\".repeat(run));
+                    agree(text.as_bytes());
+                    agree(format!("{text}]").as_bytes());
+                }
+            }
+        }
+    }
+
     /// Random edits of real-looking documents, each judged by both checkers (ASCII edits only:
     /// on UTF-8 text the two must agree exactly).
     #[test]
@@ -391,8 +409,13 @@ mod tests {
             r#"{"data": [{"id": "ship-0", "name": "Vessel \"0\"", "tonnage": 42000, "crew": ["CREW-001"]}], "next": null}"#,
             r#"[1, -2.5e-3, 0, true, false, null, "a\u00e9\n", {"k": {"k": []}}, 12345678901234567890]"#,
             "{\n  \"nested\": {\"a\": [ {}, [], \"\" ],\n  \"b\": 0.1E+5 }\n}",
+            // Long enough for several blocks, with escapes and numbers at every offset.
+            &(0..30)
+                .map(|n| format!("\"{}\\\\{}\\\"\":[{n}.5e{n},true,null]", "a".repeat(n), "b".repeat(n % 7)))
+                .collect::<Vec<_>>()
+                .join(","),
         ];
-        let alphabet = b"{}[]\",:\\/ \t\n0123456789-+.eEtrufalsn\x01ax\x7f";
+        let alphabet = b"{}[]\",:\\\\\"\"/ \t\n0123456789-+.eEtrufalsnu\x01ax\x7f";
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = |n: usize| {
             state ^= state << 13;
@@ -401,7 +424,11 @@ mod tests {
             (state % n as u64) as usize
         };
         let mut refused = 0;
-        for round in 0..30_000 {
+        let long = format!("{{{}}}", seeds[3]);
+        let seeds = [seeds[0], seeds[1], seeds[2], long.as_str()];
+        assert!(seeds.iter().all(|s| serde_accepts(s.as_bytes()) && validate(s.as_bytes()).is_ok()), "valid seeds");
+        let rounds: usize = std::env::var("JSON_FUZZ_ROUNDS").ok().and_then(|n| n.parse().ok()).unwrap_or(40_000);
+        for round in 0..rounds {
             let mut text = seeds[round % seeds.len()].as_bytes().to_vec();
             for _ in 0..1 + next(3) {
                 let at = next(text.len() + 1);
@@ -417,6 +444,9 @@ mod tests {
             refused += usize::from(validate(&text).is_err());
             agree(&text);
         }
-        assert!(refused > 10_000 && refused < 29_000, "the edits should give both kinds: {refused} refused");
+        assert!(
+            refused > rounds / 3 && refused < rounds * 29 / 30,
+            "the edits should give both kinds: {refused} refused"
+        );
     }
 }
