@@ -167,7 +167,7 @@ impl Engine {
         }
         let response = self.executor.send(request).await?;
         let content_type =
-            response.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            response.headers.get("content-type").and_then(|v| std::str::from_utf8(v).ok()).map(str::to_owned);
         let body = response.body;
         let status = response.status;
         let call = Some(plan.call.clone());

@@ -48,7 +48,7 @@ fn seen(r: &Request) -> (String, String, Vec<(String, String)>, Vec<u8>) {
 fn answered(r: Result<UpstreamResponse, UpstreamError>) -> (u16, Option<String>, Bytes) {
     match r {
         Ok(r) => {
-            let ct = r.headers.get("content-type").map(|v| v.to_str().unwrap().to_string());
+            let ct = r.headers.get("content-type").map(|v| String::from_utf8(v.to_vec()).unwrap());
             (r.status.as_u16(), ct, r.body)
         }
         Err(e) => (e.status_hint(), Some(e.to_string()), Bytes::new()),

@@ -3,8 +3,9 @@
 //! Forward hands an upstream's fields to its caller unchanged; taking them into a `HeaderMap`
 //! (a name parsed, a value checked and hashed into place, per field) only to write them out again
 //! was a tenth of a forwarded request's work. The executor's own HTTP/1.1 reader keeps the head's
-//! bytes and where each field lies ([`WireFields`]); whoever needs a map takes one
-//! ([`ReplyHeaders::into_map`]), and the REST server writes wire fields as they are.
+//! bytes and where each field lies ([`WireFields`]); the REST server writes them as they are,
+//! a buffered call reads the one or two it needs, and whoever needs a map takes one
+//! ([`ReplyHeaders::into_map`]).
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, header};
@@ -136,6 +137,16 @@ impl ReplyHeaders {
         }
     }
 
+    /// The first value of the field `name` (lower case).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        match self {
+            ReplyHeaders::Wire(fields) => {
+                fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes())).map(|(_, v)| v)
+            }
+            ReplyHeaders::Map(map) => map.get(name).map(HeaderValue::as_bytes),
+        }
+    }
+
     /// The values of the field `name` (lower case), in order.
     pub fn values<'a>(&'a self, name: &'a str) -> Vec<&'a [u8]> {
         match self {
@@ -188,5 +199,10 @@ mod tests {
         assert_eq!(map.len(), 4, "server, x-multi twice, content-length");
         let from_map = ReplyHeaders::Map(map);
         assert_eq!(from_map.values("x-multi"), [b"a", b"b"]);
+        assert_eq!(from_map.get("x-multi"), Some(&b"a"[..]));
+        assert_eq!(from_map.get("date"), None);
+        let wire = ReplyHeaders::Wire(fields(LINES));
+        assert_eq!(wire.get("x-multi"), Some(&b"a"[..]), "the first, in any case");
+        assert_eq!(wire.get("content-type"), None);
     }
 }

@@ -177,8 +177,8 @@ pub struct UpstreamResponse {
     /// Status.
     pub status: StatusCode,
     /// The end-to-end headers (hop-by-hop ones, and those `Connection` names, are the
-    /// executor's: never here).
-    pub headers: HeaderMap,
+    /// executor's: never here), as read.
+    pub headers: ReplyHeaders,
     /// The whole body (at most `max_response_bytes`).
     pub body: Bytes,
     /// Time from sending to the last body byte.
@@ -307,7 +307,7 @@ impl HttpExecutor {
                     joined.extend_from_slice(&chunk);
                 }
             }
-            Ok((status, headers.into_map(), first.unwrap_or_else(|| joined.freeze())))
+            Ok((status, headers, first.unwrap_or_else(|| joined.freeze())))
         };
         let outcome = tokio::time::timeout(deadline, pin!(exchange)).await;
         let result = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)));
