@@ -34,3 +34,18 @@ pub fn summary(mut samples: Vec<Duration>) -> (Duration, Duration, Duration) {
 pub fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1e3)
 }
+
+/// Prints the head of a per-body table comparing `serde_json` with naftiko's own code.
+pub fn print_versus_serde_head() {
+    println!("{:<22} {:>9} {:>14} {:>14} {:>8}", "body", "bytes", "serde_json", "naftiko", "speed-up");
+}
+
+/// Prints one body's row: its size, each side's nanoseconds per call and per byte, the ratio.
+pub fn print_versus_serde_row(name: &str, bytes: usize, serde_ns: f64, naftiko_ns: f64) {
+    println!(
+        "{name:<22} {bytes:>9} {serde_ns:>8.0} ns {:>4.2}/B {naftiko_ns:>8.0} ns {:>4.2}/B {:>7.2}x",
+        serde_ns / bytes as f64,
+        naftiko_ns / bytes as f64,
+        serde_ns / naftiko_ns
+    );
+}

@@ -18,7 +18,7 @@ fn main() {
     let pretty = serde_json::to_string_pretty(&value).expect("printable");
     let prose = serde_json::to_string(&"The quick brown fox jumps over the lazy dog; agents read this. ".repeat(1500))
         .expect("printable");
-    println!("{:<22} {:>9} {:>14} {:>14} {:>8}", "body", "bytes", "serde_json", "naftiko", "speed-up");
+    naftiko_bench::print_versus_serde_head();
     let only = std::env::args().nth(1).unwrap_or_default();
     let bodies = [
         ("item.json", item.as_str()),
@@ -29,15 +29,7 @@ fn main() {
     for (name, body) in bodies.into_iter().filter(|(name, _)| name.contains(&only)) {
         let serde = per_call(body, |b| serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok());
         let ours = per_call(body, |b| naftiko_engine::json_syntax::validate(b).is_ok());
-        println!(
-            "{name:<22} {:>9} {:>8.0} ns {:>4.2}/B {:>8.0} ns {:>4.2}/B {:>7.2}x",
-            body.len(),
-            serde,
-            serde / body.len() as f64,
-            ours,
-            ours / body.len() as f64,
-            serde / ours
-        );
+        naftiko_bench::print_versus_serde_row(name, body.len(), serde, ours);
     }
 }
 

@@ -13,19 +13,11 @@ fn main() {
     let item = std::fs::read_to_string(workspace_root().join("bench/fixtures/item.json")).expect("item.json");
     let list = format!("[{}]", vec![item.trim(); 100_000 / item.len()].join(","));
     let prose = "The quick brown fox jumps over the lazy dog; agents read this text. ".repeat(1500);
-    println!("{:<22} {:>9} {:>14} {:>14} {:>8}", "body", "bytes", "serde_json", "naftiko", "speed-up");
+    naftiko_bench::print_versus_serde_head();
     for (name, body) in [("item.json", item.as_str()), ("100 kB JSON list", &list), ("100 kB prose", &prose)] {
         let serde = per_call(body, |out, s| serde_json::to_writer(out, s).unwrap());
         let ours = per_call(body, naftiko_engine::json_text::write_string);
-        println!(
-            "{name:<22} {:>9} {:>8.0} ns {:>4.2}/B {:>8.0} ns {:>4.2}/B {:>7.2}x",
-            body.len(),
-            serde,
-            serde / body.len() as f64,
-            ours,
-            ours / body.len() as f64,
-            serde / ours
-        );
+        naftiko_bench::print_versus_serde_row(name, body.len(), serde, ours);
     }
 }
 
