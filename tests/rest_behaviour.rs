@@ -226,6 +226,9 @@ async fn forward_passes_requests_through() {
     assert_eq!(sent.header("x-secret-internal"), None, "untrusted headers do not");
     assert_eq!(sent.header("x-debug"), None, "trusted, but named by the client's Connection: this hop only");
     assert_eq!(sent.header("te"), None, "hop-by-hop fields are never forwarded, trusted or not");
+    let upstream_authority = upstream.url().trim_start_matches("http://").to_string();
+    assert_eq!(sent.header("host"), Some(upstream_authority.as_str()), "Host names the upstream, trusted or not");
+    assert_eq!(sent.header("content-length"), Some("13"), "the body's own length, once");
     assert_eq!(
         sent.header("authorization"),
         Some("Bearer secret-fwd"),

@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use naftiko_engine::CallSite;
 use naftiko_engine::expr::Scope;
 use naftiko_engine::http::{
-    Plain, ReplyHeaders, StreamingBody, UpstreamBody, UpstreamRequest, framing, parse_url, plain_url,
+    Plain, ReplyHeaders, StreamingBody, UpstreamBody, UpstreamRequest, framing, parse_url, plain_rest, plain_url,
 };
 use naftiko_engine::inbound::{has_escape, path_decode};
 use naftiko_engine::inputs::Inputs;
@@ -34,19 +34,32 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
         }
     };
     let (parts, body) = req.into_parts();
+    // One pass over the caller's fields: the trusted ones are copied (the plan holds no
+    // hop-by-hop field, `Host` or `Content-Length`), the body's framing and type noted.
     let mut headers = HeaderMap::new();
-    for name in &plan.trusted_headers {
-        for v in parts.headers.get_all(name) {
-            headers.append(name.clone(), v.clone());
+    let (mut content_type, mut length, mut chunked, mut connection) = (None, None, false, false);
+    for (name, value) in &parts.headers {
+        if *name == header::CONTENT_TYPE {
+            content_type.get_or_insert_with(|| value.clone());
+        } else if *name == header::CONTENT_LENGTH {
+            length.get_or_insert(value);
+        } else if *name == header::TRANSFER_ENCODING {
+            chunked = true;
+        } else if *name == header::CONNECTION {
+            connection = true;
+        }
+        if plan.trusted_headers.contains(name) {
+            headers.append(name.clone(), value.clone());
         }
     }
-    // Hop-by-hop fields are never trusted (the plan leaves them out); those the client's
-    // `Connection` names are for this hop only too.
-    for name in framing::named_by_connection(parts.headers.get_all(header::CONNECTION).iter().map(|v| v.as_bytes())) {
-        headers.remove(name);
+    // Those the caller's `Connection` names are for this hop only too.
+    if connection {
+        let named =
+            framing::named_by_connection(parts.headers.get_all(header::CONNECTION).iter().map(|v| v.as_bytes()));
+        for name in named {
+            headers.remove(name);
+        }
     }
-    headers.remove(header::HOST);
-    headers.remove(header::CONTENT_LENGTH);
     let inputs = Inputs::new();
     let scope = Scope { args: None, inputs: &inputs, steps: None, redact: engine.is_dry_run() };
     for (name, tpl) in &plan.headers {
@@ -58,9 +71,7 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
     if auth.is_some() {
         headers.remove(header::AUTHORIZATION);
     }
-    let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
-    let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
-    let length = match parts.headers.get(header::CONTENT_LENGTH) {
+    let length = match length {
         Some(v) if !chunked => match v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) {
             Some(n) => Some(n),
             None => {
@@ -138,8 +149,14 @@ pub(crate) fn target_url(
         url.push('?');
         url.push_str(q);
     }
-    // Containment: same scheme, host and port, and the base path as a prefix. URLs already in
-    // normal form are compared as written; others through the full parser.
+    // Containment: same scheme, host and port, and the base path as a prefix. A base in normal
+    // form (without a query) extended by a tail and query in normal form holds both as built:
+    // the base's authority and path come first, unchanged, and nothing appended is resolved.
+    // Other URLs in normal form are compared as written; the rest through the full parser.
+    let base_end = base.trim_end_matches('/').len();
+    if base_plain.is_some_and(|b| !b.path_and_query.contains('?')) && plain_rest(&url[base_end..]) {
+        return Ok(url);
+    }
     let (same_origin, inside) = match (plain_url(&url), base_plain) {
         (Some(target), Some(base)) => {
             let (t, b) = (&target.origin, &base.origin);
@@ -228,6 +245,15 @@ mod tests {
         assert_eq!(target_url(BASE, "", None).unwrap(), BASE);
         assert_eq!(target_url(BASE, "a/b/", None).unwrap(), "https://api.example.com/v1/a/b/");
         assert_eq!(target_url(BASE, "a/b:c/d.e/..f", None).unwrap(), "https://api.example.com/v1/a/b:c/d.e/..f");
+        // Bytes the parser would encode, and dots in the query (never resolved): the answers
+        // of the built URL and of the parser agree (the helper compares them).
+        assert_eq!(target_url(BASE, "a|b", Some("p=../x")).unwrap(), "https://api.example.com/v1/a|b?p=../x");
+        assert_eq!(target_url(BASE, "caf%C3%A9", None).unwrap(), "https://api.example.com/v1/caf%C3%A9");
+        // A base with a query takes the checked way (the tail lands in its query, inside it).
+        assert_eq!(
+            target_url("https://api.example.com/v1?key=1", "x", None).unwrap(),
+            "https://api.example.com/v1?key=1/x"
+        );
         assert_eq!(
             target_url("http://127.0.0.1:9000", "x", Some("")).unwrap(),
             "http://127.0.0.1:9000/x",

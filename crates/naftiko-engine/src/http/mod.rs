@@ -30,7 +30,7 @@ pub use error::UpstreamError;
 pub use fields::{ReplyHeaders, WireFields};
 pub use h1::BodyStream;
 pub use url_cache::parse as parse_url;
-pub use url_cache::{Origin, Plain, plain as plain_url};
+pub use url_cache::{Origin, Plain, plain as plain_url, plain_rest};
 
 /// Settings of the executor.
 #[derive(Debug, Clone)]

@@ -73,8 +73,20 @@ impl Plain<'_> {
 /// fragment, dot segments, characters it would percent-encode, userinfo, non-ASCII…).
 pub fn plain(url: &str) -> Option<Plain<'_>> {
     let (origin_text, rest) = split_origin(url)?;
-    // One pass: every byte one the parser keeps as it is, and no `.`/`..` segment (also
-    // percent-encoded), which it would resolve.
+    if !plain_rest(rest) {
+        return None;
+    }
+    let path_and_query = match rest.as_bytes().first() {
+        Some(b'/') => Cow::Borrowed(rest),
+        _ => Cow::Owned(format!("/{rest}")),
+    };
+    Some(Plain { origin: origin(origin_text).ok()?, path_and_query })
+}
+
+/// Whether `rest` — a URL's path and query, or what is appended to a plain URL's path from a
+/// `/` on — is as the parser would give it: every byte one it keeps, no `.`/`..` segment (also
+/// percent-encoded), which it would resolve. One pass.
+pub fn plain_rest(rest: &str) -> bool {
     let mut in_query = false;
     let mut segment_start = 0;
     for (i, &b) in rest.as_bytes().iter().enumerate() {
@@ -84,29 +96,22 @@ pub fn plain(url: &str) -> Option<Plain<'_>> {
         match b {
             b'?' if !in_query => {
                 if is_dot_segment(&rest[segment_start..i]) {
-                    return None;
+                    return false;
                 }
                 in_query = true;
             }
             b'?' => {}
             b'/' if !in_query => {
                 if is_dot_segment(&rest[segment_start..i]) {
-                    return None;
+                    return false;
                 }
                 segment_start = i + 1;
             }
-            _ if !plain_byte => return None,
+            _ if !plain_byte => return false,
             _ => {}
         }
     }
-    if !in_query && is_dot_segment(&rest[segment_start..]) {
-        return None;
-    }
-    let path_and_query = match rest.as_bytes().first() {
-        Some(b'/') => Cow::Borrowed(rest),
-        _ => Cow::Owned(format!("/{rest}")),
-    };
-    Some(Plain { origin: origin(origin_text).ok()?, path_and_query })
+    in_query || !is_dot_segment(&rest[segment_start..])
 }
 
 /// `.`, `..` and their percent-encoded spellings.

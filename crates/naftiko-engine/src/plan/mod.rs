@@ -123,7 +123,8 @@ pub struct ForwardPlan {
     pub base_plain: Option<crate::http::Plain<'static>>,
     /// The route variable that captures the tail (the path's last placeholder), if any.
     pub tail_var: Option<String>,
-    /// Request headers callers may pass upstream (lower case).
+    /// Request headers callers may pass upstream (lower case; never a hop-by-hop field, `Host`
+    /// or `Content-Length`).
     pub trusted_headers: Vec<HeaderName>,
     /// Consumes-level header parameters (`value` templates over binds).
     pub headers: Vec<(HeaderName, Tpl)>,
@@ -618,8 +619,10 @@ fn compile_forward(
             .trusted_headers
             .iter()
             .filter_map(|h| HeaderName::from_bytes(h.value.to_ascii_lowercase().as_bytes()).ok())
-            // Hop-by-hop fields are never forwarded, trusted or not.
+            // Hop-by-hop fields are never forwarded, trusted or not; nor are `Host` and
+            // `Content-Length`, which belong to the request the executor writes.
             .filter(|h| !crate::http::framing::is_hop_by_hop(h.as_str().as_bytes()))
+            .filter(|h| *h != http::header::HOST && *h != http::header::CONTENT_LENGTH)
             .collect(),
         headers,
         auth,
