@@ -37,12 +37,12 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
     // One pass over the caller's fields: the trusted ones are copied (the plan holds no
     // hop-by-hop field, `Host` or `Content-Length`), the body's framing and type noted.
     let mut headers = HeaderMap::new();
-    let (mut content_type, mut length, mut chunked, mut connection) = (None, None, false, false);
+    let (mut content_type, mut has_length, mut chunked, mut connection) = (None, false, false, false);
     for (name, value) in &parts.headers {
         if *name == header::CONTENT_TYPE {
             content_type.get_or_insert_with(|| value.clone());
         } else if *name == header::CONTENT_LENGTH {
-            length.get_or_insert(value);
+            has_length = true;
         } else if *name == header::TRANSFER_ENCODING {
             chunked = true;
         } else if *name == header::CONNECTION {
@@ -71,15 +71,14 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
     if auth.is_some() {
         headers.remove(header::AUTHORIZATION);
     }
-    let length = match length {
-        Some(v) if !chunked => match v.to_str().ok().and_then(|v| v.trim().parse::<u64>().ok()) {
-            Some(n) => Some(n),
-            None => {
-                return Problem::new(StatusCode::BAD_REQUEST, "Bad Request", "invalid Content-Length header")
-                    .into_response();
-            }
-        },
-        _ => None,
+    // The framing rules the server read the head by (a chunked body has no length).
+    let length = match framing::content_length(&parts.headers) {
+        _ if chunked || !has_length => None,
+        Ok(n) => n,
+        Err(_) => {
+            return Problem::new(StatusCode::BAD_REQUEST, "Bad Request", "invalid Content-Length header")
+                .into_response();
+        }
     };
     let body = if chunked || length.is_some_and(|n| n > 0) {
         let stream = body.into_data_stream().map_err(std::io::Error::other);

@@ -53,10 +53,10 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(
     let bodiless = exchange.is_head || status.is_informational() || matches!(status.as_u16(), 204 | 304);
     // Fields an upstream sent, as read (forward): written as they are, after the handler's own.
     let wire = parts.extensions.get::<WireFields>();
-    let declared = match naftiko_engine::http::framing::content_length(&parts.headers).ok().flatten() {
-        Some(n) => Some(n),
-        None => wire.and_then(WireFields::content_length),
-    };
+    let declared = naftiko_engine::http::framing::content_length(&parts.headers)
+        .ok()
+        .flatten()
+        .or_else(|| wire.and_then(WireFields::content_length));
     let framing = if bodiless {
         Framing::Bodiless
     } else if let Some(n) = declared.or(body.size_hint().exact()) {
