@@ -126,6 +126,11 @@ impl<'a> Scope<'a> {
         navigate(base, rest)
     }
 
+    /// A variable's value as text, `None` when it has none (missing or `null`).
+    pub fn render_var(&self, var: &Var) -> Option<String> {
+        self.var_value(var).filter(|v| !v.is_null()).map(|v| value_text(&v).into_owned())
+    }
+
     fn var_value(&self, var: &Var) -> Option<Cow<'a, Value>> {
         match var {
             Var::Bind(..) if self.redact => Some(Cow::Owned(Value::String("***".into()))),

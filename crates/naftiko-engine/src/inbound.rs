@@ -169,6 +169,30 @@ pub fn path_decode(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains('%') { decode(s, false).into() } else { s.into() }
 }
 
+/// Decodes `%XX` in a path segment, or `None` when the bytes it gives are not UTF-8 (an
+/// overlong `%C0%AE`, a lone `%FF`): a value is never silently changed into another one.
+pub fn path_decode_exact(s: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if !s.contains('%') {
+        return Some(s.into());
+    }
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).ok().map(Into::into)
+}
+
 /// Whether `raw` holds one of the escapes `codes` (hex digits, any case): `%2F`, `%5C` and `%00`
 /// smuggle separators and NUL bytes past a check on the decoded path.
 pub fn has_escape(raw: &str, codes: &[&[u8; 2]]) -> bool {

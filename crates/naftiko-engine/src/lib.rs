@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod binds;
+pub mod containment;
 pub mod decode;
 pub mod expr;
 pub mod files;

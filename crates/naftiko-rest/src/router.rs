@@ -28,11 +28,17 @@ pub struct Matched<'a> {
 }
 
 impl Matched<'_> {
-    /// Variables by name, percent-decoded (decoded on demand: a forwarded request needs none).
-    pub fn vars(&self) -> Vec<(String, String)> {
+    /// Variables by name, percent-decoded (decoded on demand: a forwarded request needs none);
+    /// the name of the first one whose bytes are not UTF-8 once decoded, if any.
+    pub fn vars(&self) -> Result<Vec<(String, String)>, String> {
         // The pattern's parameters come in the order of the route's variables (`p0`, `p1`, …).
         let pairs = self.route.vars.iter().zip(self.params.iter());
-        pairs.map(|(name, (_, raw))| (name.clone(), naftiko_engine::inbound::path_decode(raw).into_owned())).collect()
+        pairs
+            .map(|(name, (_, raw))| match naftiko_engine::inbound::path_decode_exact(raw) {
+                Some(value) => Ok((name.clone(), value.into_owned())),
+                None => Err(name.clone()),
+            })
+            .collect()
     }
 
     /// The forward tail as received (still percent-encoded), for forward routes.
@@ -169,7 +175,14 @@ pub(crate) async fn handle(state: Arc<State>, req: Request) -> Response {
         Pick::NoMethod => return refuse_method(&state, route, &method, path, matched.raw_tail(), req).await,
     };
     let is_head = method == Method::HEAD;
-    let inputs = match inputs::gather(op, matched.vars(), req).await {
+    let vars = match matched.vars() {
+        Ok(vars) => vars,
+        Err(name) => {
+            let detail = format!("path parameter `{name}` is refused: it is not UTF-8 once percent-decoded");
+            return Problem::new(StatusCode::BAD_REQUEST, "Bad Request", detail).into_response();
+        }
+    };
+    let inputs = match inputs::gather(op, vars, req).await {
         Ok(i) => i,
         Err(problem) => return problem.into_response(),
     };

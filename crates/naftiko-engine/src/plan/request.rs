@@ -15,8 +15,9 @@ use naftiko_spec::model::{
 use serde_json::{Map, Value};
 
 use crate::CallSite;
+use crate::containment;
 use crate::decode::RawFormat;
-use crate::expr::{JsonTextTpl, JsonTpl, Scope, Tpl, Vocabulary, value_text};
+use crate::expr::{JsonTextTpl, JsonTpl, Scope, TPart, Tpl, Var, Vocabulary, value_text, var_name};
 use crate::http::{Auth, UpstreamBody, UpstreamRequest};
 use crate::plan::shape::{Mode, Shape};
 use crate::secret::Secret;
@@ -290,8 +291,29 @@ impl RequestPlan {
         }
     }
 
+    /// The URL: the base (bind variables as written, invocation values each one encoded
+    /// segment) and the resource path (each placeholder one encoded segment). A value that would
+    /// change the URL's structure is refused ([`containment`]), naming its parameter.
     fn url(&self, scope: &Scope, problems: &mut Vec<InputProblem>) -> String {
-        let (base, missing) = self.base.render(scope);
+        let mut base = String::new();
+        let mut missing = None;
+        for part in &self.base.parts {
+            match part {
+                TPart::Lit(s) => base.push_str(s),
+                TPart::Var(var @ Var::Bind(..)) => match scope.render_var(var) {
+                    Some(text) => base.push_str(&text),
+                    None => missing = missing.or_else(|| Some(var_name(var))),
+                },
+                TPart::Var(var) => match scope.render_var(var) {
+                    Some(text) => {
+                        if let Err(why) = containment::push_segment(&text, &mut base) {
+                            problems.push(refused_segment(&var_name(var), "baseUri", why));
+                        }
+                    }
+                    None => missing = missing.or_else(|| Some(var_name(var))),
+                },
+            }
+        }
         if let Some(m) = missing {
             problems.push(InputProblem {
                 name: m.clone(),
@@ -309,7 +331,11 @@ impl RequestPlan {
                         None => scope.lookup(name).cloned(),
                     };
                     match value.filter(|v| !v.is_null() && !value_text(v).is_empty()) {
-                        Some(v) => encode_segment(&value_text(&v), &mut path),
+                        Some(v) => {
+                            if let Err(why) = containment::push_segment(&value_text(&v), &mut path) {
+                                problems.push(refused_segment(name, "path", why));
+                            }
+                        }
                         None => problems.push(InputProblem {
                             name: name.clone(),
                             location: "path".into(),
@@ -535,14 +561,12 @@ pub fn join_url(base: &str, path: &str) -> String {
     if p.is_empty() { format!("{b}/") } else { format!("{b}/{p}") }
 }
 
-/// Percent-encodes a value as one URL path segment (everything but RFC 3986 unreserved).
-pub fn encode_segment(value: &str, out: &mut String) {
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+/// The problem of a value refused as a path segment.
+fn refused_segment(name: &str, location: &str, why: containment::SegmentRefusal) -> InputProblem {
+    InputProblem {
+        name: name.to_string(),
+        location: location.into(),
+        message: format!("{location} parameter `{name}` is refused: {}", why.reason()),
     }
 }
 
@@ -590,7 +614,7 @@ mod tests {
         assert_eq!(join_url("https://a/v1", "x"), "https://a/v1/x");
         assert_eq!(join_url("https://a/v1", ""), "https://a/v1");
         let mut s = String::new();
-        encode_segment("a b/c?d%é", &mut s);
+        containment::push_segment("a b/c?d%é", &mut s).unwrap();
         assert_eq!(s, "a%20b%2Fc%3Fd%25%C3%A9");
     }
 
