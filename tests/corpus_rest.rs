@@ -55,8 +55,15 @@ async fn corpus_rest_operations_reach_the_upstream() {
             let addr = listener.local_addr().unwrap();
             let (adapter_owned, engine_owned) = (adapter.clone(), engine.clone());
             let server = tokio::spawn(async move {
-                let _ =
-                    naftiko_rest::serve(listener, &adapter_owned, engine_owned, std::future::pending(), false).await;
+                let _ = naftiko_rest::serve(
+                    listener,
+                    &adapter_owned,
+                    engine_owned,
+                    naftiko_http::ConnectionPolicy::default(),
+                    std::future::pending(),
+                    false,
+                )
+                .await;
             });
             for route in &adapter.routes {
                 for op in &route.operations {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod control;
-mod handoff;
+mod limits;
 mod mcp;
 mod serve;
 mod validate;

@@ -52,10 +52,11 @@ pub async fn start(
             eprintln!("naftiko:   tool   {}", t.name);
         }
         let (served, base_dir) = (adapter.clone(), base_dir.to_path_buf());
+        let policy = workers.policy.for_adapter();
         let serve: Arc<ServeFn> = Arc::new(move |listener, engine, shutdown, _first| {
             let server = naftiko_mcp::server(&served, engine, &base_dir);
             let auth = served.listener.auth.clone();
-            Box::pin(naftiko_mcp::serve_http(listener, server, auth, shutdown))
+            Box::pin(naftiko_mcp::serve_http(listener, server, auth, policy.clone(), shutdown))
         });
         started.threads.extend(
             crate::workers::start(&format!("mcp-{ns}"), listener, workers, stop, serve, &failed)

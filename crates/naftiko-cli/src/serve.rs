@@ -34,17 +34,19 @@ pub struct Args {
     #[arg(long)]
     dry_run: bool,
     /// Upstream connect timeout, in milliseconds.
-    #[arg(long, default_value_t = 5_000)]
+    #[arg(long, env = "NAFTIKO_CONNECT_TIMEOUT_MS", default_value_t = 5_000)]
     connect_timeout_ms: u64,
     /// Upstream total timeout, in milliseconds.
-    #[arg(long, default_value_t = 30_000)]
+    #[arg(long, env = "NAFTIKO_TIMEOUT_MS", default_value_t = 30_000)]
     timeout_ms: u64,
     /// Threads serving each REST and MCP (HTTP) adapter, one single-threaded runtime each; default: one per core.
-    #[arg(long, value_parser = worker_count)]
+    #[arg(long, env = "NAFTIKO_WORKERS", value_parser = worker_count)]
     workers: Option<usize>,
     /// Largest upstream response accepted, in bytes.
-    #[arg(long, default_value_t = 32 * 1024 * 1024)]
+    #[arg(long, env = "NAFTIKO_MAX_RESPONSE_BYTES", default_value_t = 32 * 1024 * 1024)]
     max_response_bytes: usize,
+    #[command(flatten)]
+    limits: crate::limits::LimitArgs,
 }
 
 /// `--workers`: a count of one or more.
@@ -136,6 +138,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         count: args.workers.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)),
         config: config.clone(),
         dry_run: args.dry_run,
+        policy: args.limits.policy(),
     };
     let mut threads = Vec::new();
     let mut running = Vec::new();
@@ -158,9 +161,11 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             }
         }
         let served = adapter.clone();
+        let policy = workers.policy.for_adapter();
         let serve: Arc<ServeFn> = Arc::new(move |listener, engine, shutdown, first| {
             let adapter = served.clone();
-            Box::pin(async move { naftiko_rest::serve(listener, &adapter, engine, shutdown, first).await })
+            let policy = policy.clone();
+            Box::pin(async move { naftiko_rest::serve(listener, &adapter, engine, policy, shutdown, first).await })
         });
         threads.extend(
             crate::workers::start(&format!("rest-{ns}"), listener, &workers, &stop_rx, serve, &failed)
@@ -182,11 +187,12 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         }
         let adapter = adapter.clone();
         let mut rx = stop_rx.clone();
+        let policy = workers.policy.for_adapter();
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
-            let result = naftiko_skill::serve(listener, &adapter, shutdown).await;
+            let result = naftiko_skill::serve(listener, &adapter, policy, shutdown).await;
             if result.is_err() {
                 failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
@@ -197,7 +203,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     let mcp = crate::mcp::start(&capability, &engine, &listen, &stop_rx, &base_dir, &workers).await?;
     threads.extend(mcp.threads);
     running.extend(mcp.running);
-    tasks.extend(start_control(&capability, &listen, &stop_rx, running, started).await?);
+    tasks.extend(start_control(&capability, &listen, &stop_rx, running, started, &workers.policy).await?);
     if tasks.is_empty() && threads.is_empty() && mcp.stdio.is_none() {
         eprintln!("naftiko: {} exposes nothing this runtime serves", args.file.display());
         return Ok(ExitCode::from(1));
@@ -249,6 +255,7 @@ async fn start_control(
     stop: &watch::Receiver<bool>,
     mut running: Vec<Running>,
     started: Instant,
+    policy: &naftiko_http::ConnectionPolicy,
 ) -> Result<Vec<tokio::task::JoinHandle<std::io::Result<()>>>> {
     let mut bound = Vec::new();
     for adapter in &capability.control {
@@ -268,11 +275,12 @@ async fn start_control(
     for (adapter, listener, failed) in bound {
         let app = crate::control::app(&adapter, report.clone());
         let mut rx = stop.clone();
+        let policy = policy.for_adapter();
         tasks.push(tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.wait_for(|stop| *stop).await;
             };
-            let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+            let result = naftiko_http::server::serve_router(listener, policy, app, shutdown).await;
             if result.is_err() {
                 failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }

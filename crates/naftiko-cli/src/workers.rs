@@ -14,7 +14,7 @@ use naftiko_engine::invoke::Engine;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
-use crate::handoff::Inbox;
+use naftiko_http::server::handoff::{self, Inbox};
 
 /// How HTTP adapters are served: how many workers, and what each worker's engine is made of.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct Workers {
     pub config: ExecutorConfig,
     /// `--dry-run`.
     pub dry_run: bool,
+    /// The connection policy (each adapter gets its own connection cap).
+    pub policy: naftiko_http::ConnectionPolicy,
 }
 
 /// Resolves `addr` and binds the adapter's listening socket on it; errors name the adapter.
@@ -73,7 +75,7 @@ pub fn start(
     serve: Arc<ServeFn>,
     failed: &Arc<AtomicUsize>,
 ) -> std::io::Result<Vec<JoinHandle<std::io::Result<()>>>> {
-    let (acceptor, inboxes) = crate::handoff::spread(listener, workers.count, stop.clone())?;
+    let (acceptor, inboxes) = handoff::spread(listener, workers.count, stop.clone())?;
     let mut threads = Vec::new();
     for (i, inbox) in inboxes.into_iter().enumerate() {
         let Workers { config, dry_run, .. } = workers.clone();

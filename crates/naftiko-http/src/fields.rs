@@ -54,26 +54,26 @@ impl WireFields {
     }
 
     /// No fields yet: [`WireFields::push`] adds them, [`WireFields::finish`] gives the head.
-    pub(crate) fn with_capacity(capacity: usize) -> WireFields {
+    pub fn with_capacity(capacity: usize) -> WireFields {
         WireFields { head: Bytes::new(), spans: Vec::with_capacity(capacity), content_length: None, has_date: false }
     }
 
     /// Adds a field: `name` lies at `name_at` in the head and its value at `value`. Names must be
     /// tokens and values free of control characters other than tab (as `httparse` checks them).
-    pub(crate) fn push(&mut self, name: &[u8], name_at: usize, value: std::ops::Range<usize>) {
+    pub fn push(&mut self, name: &[u8], name_at: usize, value: std::ops::Range<usize>) {
         self.has_date |= name.eq_ignore_ascii_case(b"date");
         let span = |at: usize, len: usize| (at as u32, len as u32);
         self.spans.push(Span { name: span(name_at, name.len()), value: span(value.start, value.len()) });
     }
 
     /// Keeps only the fields whose names `keep` accepts (as spelled, from the head `bytes`).
-    pub(crate) fn retain(&mut self, bytes: &[u8], mut keep: impl FnMut(&[u8]) -> bool) {
+    pub fn retain(&mut self, bytes: &[u8], mut keep: impl FnMut(&[u8]) -> bool) {
         self.spans.retain(|s| keep(&bytes[s.name.0 as usize..(s.name.0 + s.name.1) as usize]));
     }
 
     /// The fields, over the head they were found in, with the body's declared length (none when
     /// the body is framed otherwise).
-    pub(crate) fn finish(self, head: Bytes, content_length: Option<u64>) -> WireFields {
+    pub fn finish(self, head: Bytes, content_length: Option<u64>) -> WireFields {
         debug_assert!(self.spans.iter().all(|s| (s.value.0 + s.value.1) as usize <= head.len()), "inside the head");
         WireFields { head, content_length, ..self }
     }

@@ -148,6 +148,25 @@ pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, LengthError> {
     headers.get_all(header::CONTENT_LENGTH).iter().try_fold(None, |found, v| length_items(found, v.as_bytes()))
 }
 
+/// The size a chunk-size line gives (RFC 9112 §7.1; the line without its CRLF): one to sixteen
+/// hex digits, then nothing or extensions after `;` (whitespace allowed only before the `;`).
+/// Signs, `0x`, and spaces around a bare size are refused: a size two parsers could read two
+/// ways is how bodies get smuggled.
+pub fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > 16 {
+        return None;
+    }
+    let rest = &line[digits..];
+    let after_space =
+        rest.iter().position(|b| !matches!(b, b' ' | b'\t')).map_or(&rest[rest.len()..], |at| &rest[at..]);
+    if !rest.is_empty() && after_space.first() != Some(&b';') {
+        return None;
+    }
+    let text = std::str::from_utf8(&line[..digits]).ok()?;
+    u64::from_str_radix(text, 16).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +232,23 @@ mod tests {
         }
         for name in ["content-length", "Content-Type", "date", "tee", "trailers", "x-upgrade", "etag"] {
             assert!(!f.note(name.as_bytes(), b"1"), "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod chunk_size_tests {
+    use super::chunk_size;
+
+    #[test]
+    fn chunk_sizes_are_hex_digits_then_extensions_only() {
+        assert_eq!(chunk_size(b"1a"), Some(26));
+        assert_eq!(chunk_size(b"0"), Some(0));
+        assert_eq!(chunk_size(b"5;name=value"), Some(5));
+        assert_eq!(chunk_size(b"5 ;x"), Some(5));
+        assert_eq!(chunk_size(b"ffffffffffffffff"), Some(u64::MAX));
+        for bad in [&b""[..], b" 5", b"5 ", b"-1", b"+5", b"0x5", b"5x", b"11111111111111111", b"5\t", b";x"] {
+            assert_eq!(chunk_size(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
 }

@@ -153,11 +153,12 @@ async fn authenticate(auth: &InboundAuth, req: Request, next: Next) -> Response 
     }
 }
 
-/// Serves one adapter over Streamable HTTP until `shutdown` completes.
+/// Serves one adapter over Streamable HTTP under `policy` until `shutdown` completes.
 pub async fn serve_http(
     listener: impl axum::serve::Listener<Addr = std::net::SocketAddr>,
     server: McpServer,
     auth: Option<InboundAuth>,
+    policy: naftiko_http::ConnectionPolicy,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let local = listener.local_addr()?;
@@ -167,7 +168,7 @@ pub async fn serve_http(
         shutdown.await;
         cancel.cancel();
     };
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    naftiko_http::server::serve_router(listener, policy, app, shutdown).await
 }
 
 /// Serves one adapter over newline-delimited JSON-RPC on `reader`/`writer` (stdin/stdout in

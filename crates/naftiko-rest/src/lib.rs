@@ -14,7 +14,6 @@ mod forward;
 mod inputs;
 mod problem;
 mod router;
-pub mod server;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +32,7 @@ pub async fn serve(
     listener: impl axum::serve::Listener,
     adapter: &RestAdapter,
     engine: Engine,
+    policy: naftiko_http::ConnectionPolicy,
     shutdown: impl Future<Output = ()> + Send + 'static,
     log_warnings: bool,
 ) -> std::io::Result<()> {
@@ -41,5 +41,5 @@ pub async fn serve(
         tracing::warn!("{}", w.0);
     }
     let state = Arc::new(router::State { table, engine, auth: adapter.listener.auth.clone() });
-    server::serve(listener, move |req| router::handle(state.clone(), req), shutdown).await
+    naftiko_http::server::serve(listener, policy, move |req| router::handle(state.clone(), req), shutdown).await
 }

@@ -43,13 +43,14 @@ pub fn app(adapter: &SkillAdapter) -> Router {
     }
 }
 
-/// Serves one Skill adapter on `listener` until `shutdown` completes.
+/// Serves one Skill adapter on `listener` under `policy` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     adapter: &SkillAdapter,
+    policy: naftiko_http::ConnectionPolicy,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(adapter)).with_graceful_shutdown(shutdown).await
+    naftiko_http::server::serve_router(listener, policy, app(adapter), shutdown).await
 }
 
 async fn authenticate(State(c): State<Arc<Catalog>>, req: Request, next: Next) -> Response {

@@ -19,8 +19,8 @@ use std::collections::VecDeque;
 
 use futures_util::FutureExt;
 
-use super::fields::WireFields;
-use super::framing;
+use naftiko_http::WireFields;
+use naftiko_http::framing;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -613,17 +613,10 @@ impl ResponseBody {
                         }
                         continue;
                     }
-                    let text = std::str::from_utf8(&line[..end]).unwrap_or("");
-                    let digits = text.split(';').next().unwrap_or("").trim();
-                    let size = digits
-                        .bytes()
-                        .all(|b| b.is_ascii_hexdigit())
-                        .then(|| u64::from_str_radix(digits, 16).ok())
-                        .flatten()
-                        .ok_or_else(|| {
-                            self.conn = None;
-                            invalid("invalid chunk size")
-                        })?;
+                    let size = framing::chunk_size(&line[..end]).ok_or_else(|| {
+                        self.conn = None;
+                        invalid("invalid chunk size")
+                    })?;
                     self.state = if size == 0 { Framing::Trailers } else { Framing::ChunkData(size) };
                 }
                 Framing::ChunkDataEnd => {

@@ -10,8 +10,6 @@
 
 mod auth;
 mod error;
-mod fields;
-pub mod framing;
 mod h1;
 mod url_cache;
 
@@ -27,8 +25,9 @@ use crate::CallSite;
 use crate::secret::Secret;
 
 pub use error::UpstreamError;
-pub use fields::{ReplyHeaders, WireFields};
 pub use h1::BodyStream;
+pub use naftiko_http::framing;
+pub use naftiko_http::{ReplyHeaders, WireFields};
 pub use url_cache::parse as parse_url;
 pub use url_cache::{Origin, Plain, plain as plain_url, plain_rest};
 

@@ -42,12 +42,7 @@ impl Chunked {
                 Chunked::Done => return Ok(Step::End),
                 Chunked::Size => {
                     let Some(line) = take_line(buf)? else { return Ok(Step::NeedMore) };
-                    let digits = line.split(|b| *b == b';').next().unwrap_or_default().trim_ascii();
-                    if digits.is_empty() || digits.len() > 16 || !digits.iter().all(u8::is_ascii_hexdigit) {
-                        return Err("malformed chunk size".into());
-                    }
-                    let size = u64::from_str_radix(std::str::from_utf8(digits).unwrap_or("x"), 16)
-                        .map_err(|_| "malformed chunk size".to_string())?;
+                    let size = crate::framing::chunk_size(&line).ok_or_else(|| "malformed chunk size".to_string())?;
                     *self = if size == 0 { Chunked::Trailers(0) } else { Chunked::Data(size) };
                 }
                 Chunked::Data(left) => {
@@ -134,9 +129,17 @@ mod tests {
 
     #[test]
     fn malformed_chunks_are_errors() {
-        for bad in
-            [&b"z\r\nhello\r\n0\r\n\r\n"[..], b"5\r\nhelloXX0\r\n\r\n", b"5\nhello\r\n", b"11111111111111111\r\n"]
-        {
+        for bad in [
+            &b"z\r\nhello\r\n0\r\n\r\n"[..],
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"5\nhello\r\n",
+            b"11111111111111111\r\n",
+            b"-1\r\nx\r\n0\r\n\r\n",
+            b" 5\r\nhello\r\n0\r\n\r\n",
+            b"5 \r\nhello\r\n0\r\n\r\n",
+            b"0x5\r\nhello\r\n0\r\n\r\n",
+            b"+5\r\nhello\r\n0\r\n\r\n",
+        ] {
             assert!(decode(bad, 64).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
         assert_eq!(decode(b"5\r\nhel", 64).unwrap_err(), "truncated");

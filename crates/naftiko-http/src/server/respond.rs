@@ -8,13 +8,13 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::WireFields;
 use axum::body::Body;
 use futures_util::FutureExt;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{Response, StatusCode, Version};
 use http_body::Body as _;
 use http_body_util::BodyExt;
-use naftiko_engine::http::WireFields;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 /// Data frames up to this size are copied into the output buffer (one write for many small
@@ -28,6 +28,9 @@ pub(crate) struct Exchange {
     pub is_head: bool,
     /// The connection may stay open after this response.
     pub keep_alive: bool,
+    /// Longest wait for the next piece of a streamed body (an upstream that stalls): past it,
+    /// the body is cut and the connection closed.
+    pub body_idle: std::time::Duration,
 }
 
 /// How the body goes on the wire.
@@ -53,7 +56,7 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(
     let bodiless = exchange.is_head || status.is_informational() || matches!(status.as_u16(), 204 | 304);
     // Fields an upstream sent, as read (forward): written as they are, after the handler's own.
     let wire = parts.extensions.get::<WireFields>();
-    let declared = naftiko_engine::http::framing::content_length(&parts.headers)
+    let declared = crate::framing::content_length(&parts.headers)
         .ok()
         .flatten()
         .or_else(|| wire.and_then(WireFields::content_length));
@@ -116,7 +119,16 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(
             Some(f) => f,
             None => {
                 flush(io, out).await?;
-                body.frame().await
+                match tokio::time::timeout(exchange.body_idle, body.frame()).await {
+                    Ok(frame) => frame,
+                    Err(_) => {
+                        tracing::warn!(
+                            "response body stalled for {} s after the head was sent; connection closed",
+                            exchange.body_idle.as_secs_f64()
+                        );
+                        return Ok(false);
+                    }
+                }
             }
         };
         let data = match frame {
@@ -167,14 +179,25 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(
     Ok(keep_alive)
 }
 
-/// Writes a short response of our own (a refused request head): problem+json, then close.
+/// A short response of the server's own (a refused request): problem+json (RFC 9457).
 pub(crate) fn refusal(status: StatusCode, detail: &str) -> Response<Body> {
-    crate::problem::Problem::new(status, status.canonical_reason().unwrap_or("Bad Request"), detail).into_response()
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/problem+json"));
+    response
 }
 
-/// The exchange for a response to a request whose head could not be read.
-pub(crate) fn refusal_exchange() -> Exchange {
-    Exchange { version: Version::HTTP_11, is_head: false, keep_alive: false }
+/// The exchange for a refusal: the connection closes after it.
+pub(crate) fn refusal_exchange(body_idle: std::time::Duration) -> Exchange {
+    Exchange { version: Version::HTTP_11, is_head: false, keep_alive: false, body_idle }
 }
 
 async fn flush<W: AsyncWrite + Unpin>(io: &mut W, out: &mut Vec<u8>) -> std::io::Result<()> {
@@ -226,7 +249,12 @@ mod tests {
         (text.replace(&format!("{date}\r\n"), ""), keep)
     }
 
-    const KEEP: Exchange = Exchange { version: Version::HTTP_11, is_head: false, keep_alive: true };
+    const KEEP: Exchange = Exchange {
+        version: Version::HTTP_11,
+        is_head: false,
+        keep_alive: true,
+        body_idle: std::time::Duration::from_secs(5),
+    };
 
     #[tokio::test]
     async fn a_known_body_gets_its_length_and_goes_with_the_head() {
