@@ -12,6 +12,7 @@
 
 mod fast_lane;
 mod handler;
+mod jsonrpc;
 mod prompts;
 mod resources;
 mod tools;
@@ -77,8 +78,8 @@ pub fn http_app(
     app_with_lane(server, local, auth, cancel, true)
 }
 
-/// [`http_app`], with the `tools/call` fast lane on or off (off: every request is answered by
-/// rmcp; how tests check that the lane answers exactly as rmcp does).
+/// [`http_app`], with the `tools/call` fast lane on or off (off: every request that passes the
+/// screening is answered by rmcp; how tests check that the lane answers exactly as rmcp does).
 pub fn app_with_lane(
     server: McpServer,
     local: SocketAddr,
@@ -107,7 +108,7 @@ pub fn app_with_lane(
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_cancellation_token(cancel)
-        .with_allowed_origins(allowed_origins)
+        .with_allowed_origins(allowed_origins.clone())
         .enforce_origin_validation();
     config = if allowed_hosts.is_empty() {
         config.disable_allowed_hosts()
@@ -120,6 +121,7 @@ pub fn app_with_lane(
     let lane = Arc::new(FastLane {
         server: lane_server,
         allowed_hosts: (!allowed_hosts.is_empty()).then(|| allowed_hosts.clone()),
+        allowed_origins,
         enabled: fast_lane,
         fallback: service,
     });
