@@ -35,6 +35,9 @@ pub const ASSUMED_VERSION: &str = "2025-03-26";
 /// The protocol versions whose clients may send JSON-RPC batches (2025-06-18 removed them).
 const BATCH_VERSIONS: [&str; 1] = ["2025-03-26"];
 
+/// The `_meta` key carrying a 2026-07-28 request's protocol version.
+const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+
 /// The HTTP status of a JSON-RPC error answered over Streamable HTTP (the table of
 /// `spec/ikanos/MCP-2026-07-28.md`): malformed input 400, unknown method 404, internal 500.
 pub fn http_status(code: i64) -> StatusCode {
@@ -171,6 +174,11 @@ pub fn screen_value(value: Value, version: &str) -> Screened {
 /// Whether a client speaking `version` may send batches.
 pub fn batches_allowed(version: &str) -> bool {
     BATCH_VERSIONS.contains(&version)
+}
+
+/// The protocol version a message declares in its `_meta` (2026-07-28 requests do).
+pub fn meta_version(message: &Value) -> Option<&str> {
+    message.get("params")?.get("_meta")?.get(META_VERSION)?.as_str()
 }
 
 /// Whether `id` is one JSON-RPC allows and rmcp carries: a string or an integer in the signed
@@ -424,5 +432,6 @@ mod tests {
         assert_eq!(http_status(-32022), StatusCode::BAD_REQUEST);
         let r = Rejection::new(json!("a"), INVALID_PARAMS, "Invalid params: x");
         assert_eq!(r.to_line(), r#"{"jsonrpc":"2.0","id":"a","error":{"code":-32602,"message":"Invalid params: x"}}"#);
+        assert_eq!(meta_version(&json!({"params": {"_meta": {META_VERSION: "2026-07-28"}}})), Some("2026-07-28"));
     }
 }
