@@ -22,7 +22,7 @@ pub struct Started {
     pub running: Vec<Running>,
 }
 
-/// Starts every MCP adapter.
+/// Starts every MCP adapter (`max_line_bytes`: the longest line read on stdio).
 pub async fn start(
     capability: &Capability,
     engine: &Engine,
@@ -30,6 +30,7 @@ pub async fn start(
     stop: &watch::Receiver<bool>,
     base_dir: &std::path::Path,
     workers: &Workers,
+    max_line_bytes: usize,
 ) -> anyhow::Result<Started> {
     let mut started = Started { threads: Vec::new(), stdio: None, running: Vec::new() };
     for adapter in &capability.mcp {
@@ -38,8 +39,12 @@ pub async fn start(
             let server = naftiko_mcp::server(adapter, engine.clone(), base_dir);
             eprintln!("naftiko: mcp {ns} on stdio ({} tools)", adapter.tools.len());
             started.running.push(Running::new("mcp", ns, "stdio".into(), 1));
-            started.stdio =
-                Some(tokio::spawn(naftiko_mcp::serve_stdio(server, tokio::io::stdin(), tokio::io::stdout())));
+            started.stdio = Some(tokio::spawn(naftiko_mcp::serve_stdio(
+                server,
+                tokio::io::stdin(),
+                tokio::io::stdout(),
+                max_line_bytes,
+            )));
             continue;
         }
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, listen);

@@ -42,6 +42,10 @@ pub struct Args {
     /// Threads serving each REST and MCP (HTTP) adapter, one single-threaded runtime each; default: one per core.
     #[arg(long, env = "NAFTIKO_WORKERS", value_parser = worker_count)]
     workers: Option<usize>,
+    /// Longest JSON-RPC line an MCP adapter on stdio reads, in bytes; a longer one is skipped
+    /// and answered with an error.
+    #[arg(long, env = "NAFTIKO_MCP_MAX_LINE_BYTES", default_value_t = naftiko_mcp::DEFAULT_MAX_LINE_BYTES, value_parser = byte_count)]
+    mcp_max_line_bytes: usize,
     /// Largest upstream response accepted, in bytes.
     #[arg(long, env = "NAFTIKO_MAX_RESPONSE_BYTES", default_value_t = 32 * 1024 * 1024)]
     max_response_bytes: usize,
@@ -53,6 +57,15 @@ pub struct Args {
 fn worker_count(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(0) => Err("at least one worker is needed".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `--mcp-max-line-bytes`: a size of one byte or more.
+fn byte_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("at least one byte is needed".into()),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }
@@ -200,7 +213,8 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         }));
     }
     let base_dir = args.file.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-    let mcp = crate::mcp::start(&capability, &engine, &listen, &stop_rx, &base_dir, &workers).await?;
+    let mcp = crate::mcp::start(&capability, &engine, &listen, &stop_rx, &base_dir, &workers, args.mcp_max_line_bytes)
+        .await?;
     threads.extend(mcp.threads);
     running.extend(mcp.running);
     tasks.extend(start_control(&capability, &listen, &stop_rx, running, started, &workers.policy).await?);

@@ -29,6 +29,8 @@ pub struct Outcome {
     pub body: OutBody,
     /// The consumed operation that answered, when one did.
     pub call: Option<CallSite>,
+    /// The upstream's `Location` on a 3xx answer (redirects are not followed; MCP names it).
+    pub location: Option<String>,
 }
 
 /// A response body.
@@ -144,6 +146,7 @@ impl Engine {
                 status: StatusCode::OK,
                 body: OutBody::Json(handler.output.apply(&Value::Null, &scope)),
                 call: None,
+                location: None,
             }),
             Kind::Unimplemented(why) => Err(InvokeError::NotImplemented(why.clone())),
         }
@@ -163,6 +166,7 @@ impl Engine {
                 status: StatusCode::OK,
                 body: OutBody::Json(describe(&request)),
                 call: Some(plan.call.clone()),
+                location: None,
             });
         }
         let response = self.executor.send(request).await?;
@@ -174,10 +178,14 @@ impl Engine {
         // Only successful bodies are mapped; errors, pass-through and binary come back as they are.
         if !status.is_success() || matches!(output, Output::Passthrough) || plan.format == RawFormat::Binary {
             let body = if body.is_empty() { OutBody::Empty } else { OutBody::Raw { bytes: body, content_type } };
-            return Ok(Outcome { status, body, call });
+            let location = status
+                .is_redirection()
+                .then(|| response.headers.get("location").map(|v| String::from_utf8_lossy(v).into_owned()))
+                .flatten();
+            return Ok(Outcome { status, body, call, location });
         }
         if status == StatusCode::NO_CONTENT || (body.is_empty() && plan.format == RawFormat::Json) {
-            return Ok(Outcome { status, body: OutBody::Empty, call });
+            return Ok(Outcome { status, body: OutBody::Empty, call, location: None });
         }
         let decode_error = |e: crate::decode::DecodeError| InvokeError::Decode {
             call: plan.call.clone(),
@@ -187,11 +195,11 @@ impl Engine {
         if output.is_identity() && plan.format == RawFormat::Json && !body.iter().all(u8::is_ascii_whitespace) {
             // The same JSON value, without parsing it into a tree and writing it out again.
             crate::decode::check_json(&body).map_err(decode_error)?;
-            return Ok(Outcome { status, body: OutBody::JsonText(body), call });
+            return Ok(Outcome { status, body: OutBody::JsonText(body), call, location: None });
         }
         let decoded = decode(plan.format, &body, plan.output_schema.as_deref()).map_err(decode_error)?;
         let scope = Scope { args: Some(args), inputs, steps: None, redact: false };
-        Ok(Outcome { status, body: OutBody::Json(output.apply(&decoded, &scope)), call })
+        Ok(Outcome { status, body: OutBody::Json(output.apply(&decoded, &scope)), call, location: None })
     }
 
     /// Runs one consumed call for a step and returns its shaped output.
@@ -290,7 +298,7 @@ impl Engine {
             Output::Passthrough => result,
             output => output.apply(&result, &scope),
         };
-        Ok(Outcome { status: StatusCode::OK, body: OutBody::Json(body), call: None })
+        Ok(Outcome { status: StatusCode::OK, body: OutBody::Json(body), call: None, location: None })
     }
 }
 

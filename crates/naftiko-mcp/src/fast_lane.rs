@@ -1,4 +1,13 @@
-//! The fast lane of the Streamable HTTP adapter: a plain stateless `tools/call` is answered here,
+//! The Streamable HTTP handler: the screening of every message, then the fast lane, then rmcp.
+//!
+//! Screening ([`crate::jsonrpc`]): a POST that rmcp would read (allowed `Host` and `Origin`,
+//! JSON content type, JSON and SSE accepted — header problems stay rmcp's to answer) has its body
+//! read once, bounded, and a body that is not a valid JSON-RPC message, or a `tools/call`,
+//! `prompts/get` or `resources/read` with params of the wrong shape, is answered here with a
+//! JSON-RPC error (`application/json`, the status of the protocol's table); a batch is refused
+//! or, for protocol 2025-03-26, answered element by element.
+//!
+//! The fast lane: a plain stateless `tools/call` is answered here,
 //! without rmcp's per-request service (a spawned task, channels and typed messages both ways),
 //! with the upstream's JSON written into the reply as it came. The lane takes a call from a
 //! client of any known protocol version: before 2026-07-28 without `_meta`; at 2026-07-28 with
@@ -15,16 +24,25 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use bytes::Bytes;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use serde_json::{Map, Value};
 
 use crate::McpServer;
+use crate::jsonrpc::{self, Element, Kind, Rejection, Screened};
 
-/// Largest request body the lane reads; larger ones go to rmcp.
+/// Largest request body the lane takes; larger ones go through the screening to rmcp.
 const MAX_BODY: u64 = 64 * 1024;
+
+/// Largest request body read at all (rmcp's own limit); a larger one is refused with 413.
+pub(crate) const MAX_MESSAGE: usize = 4 * 1024 * 1024;
+
+/// How many messages of one batch are answered at a time (a batch may hold thousands of calls).
+const BATCH_CONCURRENCY: usize = 8;
 
 /// Protocol versions before 2026-07-28 (their results have no `resultType`, and non-object
 /// results are wrapped); a request without the header is one of them (2025-03-26) for rmcp too.
@@ -46,7 +64,9 @@ pub(crate) struct FastLane {
     pub server: McpServer,
     /// `Host` values the lane accepts; `None` when any host may reach the adapter.
     pub allowed_hosts: Option<Vec<String>>,
-    /// Off only to compare the lane's answers with rmcp's.
+    /// `Origin` values rmcp accepts (the screening reads bodies only for these, or none).
+    pub allowed_origins: Vec<String>,
+    /// Off only to compare the lane's answers with rmcp's (the screening stays on).
     pub enabled: bool,
     /// rmcp, for every request the lane does not take.
     pub fallback: Fallback,
@@ -61,27 +81,54 @@ struct Call {
 }
 
 impl FastLane {
-    /// Answers `req`, in the lane or through rmcp.
+    /// Answers `req`: screened, then in the lane or through rmcp.
     pub async fn serve(self: Arc<Self>, req: Request) -> Response {
-        let fallback = &self.fallback;
-        let current = req.headers().get("mcp-protocol-version").is_some_and(|v| v == V2026);
-        if !self.enabled || !takes(req.method(), req.headers(), self.allowed_hosts.as_deref()) {
-            return to_axum(fallback.handle(req).await);
+        if !self.screens(req.method(), req.headers()) {
+            return to_axum(self.fallback.handle(req).await);
         }
         let (parts, body) = req.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_BODY as usize).await {
+        let bytes = match read_body(&parts.headers, body).await {
             Ok(b) => b,
-            Err(_) => return plain(StatusCode::BAD_REQUEST, "Bad Request: the request body could not be read"),
+            Err(resp) => return resp,
         };
-        let tool = match parse_call(&bytes) {
-            Some(call) if agrees(&call, current, &parts.headers) => {
-                self.server.inner.tools.get(&call.name).map(|t| (call, t))
-            }
-            _ => None,
+        // A call the lane takes is a valid request: no screening (no second parse) needed.
+        if let Some(resp) = self.lane(&parts, &bytes).await {
+            return resp;
+        }
+        // The client's protocol version decides batches; without the header it is 2025-03-26.
+        let version = parts.headers.get("mcp-protocol-version").map(|v| String::from_utf8_lossy(v.as_bytes()));
+        let screened = jsonrpc::screen(&bytes, version.as_deref().unwrap_or(jsonrpc::ASSUMED_VERSION));
+        match screened {
+            Screened::Rejected(r) => error_response(&r),
+            Screened::Single(_, kind) => self.rmcp(parts, bytes, &kind).await,
+            Screened::Batch(elements) => self.batch(&parts, elements).await,
+        }
+    }
+
+    /// Whether rmcp would read this request's body: a POST with an allowed `Host` and `Origin`
+    /// (exactly as listed: anything else is left to rmcp's own checks), a JSON content type,
+    /// and JSON and SSE accepted. Only then is the body screened, so that header problems keep
+    /// rmcp's answers (403, 405, 406, 415).
+    fn screens(&self, method: &Method, headers: &HeaderMap) -> bool {
+        let origin_ok = match headers.get(header::ORIGIN) {
+            None => true,
+            Some(o) => o.to_str().is_ok_and(|o| self.allowed_origins.iter().any(|a| a == o)),
         };
-        let Some((call, tool)) = tool else {
-            return to_axum(fallback.handle(Request::from_parts(parts, Body::from(bytes))).await);
-        };
+        method == Method::POST
+            && origin_ok
+            && host_allowed(headers, self.allowed_hosts.as_deref())
+            && json_content(headers)
+            && accepts_json_and_sse(headers)
+    }
+
+    /// The lane's answer, when it takes the call (on, plain headers, a plain call of a known tool).
+    async fn lane(&self, parts: &Parts, bytes: &Bytes) -> Option<Response> {
+        if !self.enabled || !takes(&parts.method, &parts.headers, self.allowed_hosts.as_deref()) {
+            return None;
+        }
+        let current = parts.headers.get("mcp-protocol-version").is_some_and(|v| v == V2026);
+        let call = parse_call(bytes).filter(|call| agrees(call, current, &parts.headers))?;
+        let tool = self.server.inner.tools.get(&call.name)?;
         let reply = tool.call(&self.server.inner.engine, call.arguments, !current).await;
         let mut out = Vec::with_capacity(256 + reply.text_len() * 2);
         out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
@@ -90,30 +137,154 @@ impl FastLane {
         out.extend_from_slice(br#","result":"#);
         reply.write_result(&mut out, current);
         out.push(b'}');
-        let mut resp = Response::new(Body::from(out));
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        resp
+        Some(json_response(StatusCode::OK, out))
+    }
+
+    /// rmcp's answer to a screened message. Should rmcp still fail to read it (a repeated key,
+    /// say) it would answer 415 in plain text: that becomes a `-32600` like the screening's.
+    async fn rmcp(&self, parts: Parts, bytes: Bytes, kind: &Kind) -> Response {
+        let resp = self.fallback.handle(Request::from_parts(parts, Body::from(bytes))).await;
+        if resp.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return to_axum(resp);
+        }
+        let text = match resp.into_body().collect().await {
+            Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
+            Err(never) => match never {},
+        };
+        let id = match kind {
+            Kind::Request { id } => id.clone(),
+            _ => Value::Null,
+        };
+        error_response(&Rejection::new(id, jsonrpc::INVALID_REQUEST, format!("Invalid request: {text}")))
+    }
+
+    /// A 2025-03-26 batch: every element answered as if sent alone (up to [`BATCH_CONCURRENCY`]
+    /// at a time), the answers to requests gathered into one array in the batch's order; only
+    /// notifications → 202.
+    async fn batch(&self, parts: &Parts, elements: Vec<Element>) -> Response {
+        use futures_util::StreamExt;
+        let replies: Vec<Option<Value>> = futures_util::stream::iter(elements)
+            .map(|e| self.element(parts, e))
+            .buffered(BATCH_CONCURRENCY)
+            .collect()
+            .await;
+        let replies: Vec<Value> = replies.into_iter().flatten().collect();
+        if replies.is_empty() {
+            let mut resp = Response::new(Body::empty());
+            *resp.status_mut() = StatusCode::ACCEPTED;
+            return resp;
+        }
+        json_response(StatusCode::OK, Value::Array(replies).to_string().into_bytes())
+    }
+
+    /// One element of a batch, answered as a request of its own with the batch's headers;
+    /// `None` for what gets no answer (a notification).
+    async fn element(&self, parts: &Parts, element: Element) -> Option<Value> {
+        let (message, kind) = match element {
+            Element::Rejected(r) => return Some(r.to_json()),
+            Element::Pass(message, kind) => (message, kind),
+        };
+        let body = Bytes::from(message.to_string());
+        let mut headers = parts.headers.clone();
+        headers.remove(header::TRANSFER_ENCODING);
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        let mut req = Request::new(());
+        *req.method_mut() = parts.method.clone();
+        *req.uri_mut() = parts.uri.clone();
+        *req.version_mut() = parts.version;
+        *req.headers_mut() = headers;
+        *req.extensions_mut() = parts.extensions.clone();
+        let (one, ()) = req.into_parts();
+        let resp = match self.lane(&one, &body).await {
+            Some(resp) => resp,
+            None => self.rmcp(one, body, &kind).await,
+        };
+        let id = match &kind {
+            Kind::Request { id } => id.clone(),
+            _ => Value::Null,
+        };
+        let status = resp.status();
+        if status == StatusCode::ACCEPTED {
+            return None;
+        }
+        let sse =
+            resp.headers().get(header::CONTENT_TYPE).is_some_and(|ct| ct.as_bytes().starts_with(b"text/event-stream"));
+        // Our own answer, already in memory (or rmcp's, as bounded as ours).
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap_or_default();
+        let reply = if sse {
+            // The answer is the event carrying the response (any notifications before it drop).
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+                .find(|v| v.get("id") == Some(&id) && (v.get("result").is_some() || v.get("error").is_some()))
+        } else {
+            serde_json::from_slice::<Value>(&bytes).ok().filter(Value::is_object)
+        };
+        Some(reply.unwrap_or_else(|| {
+            Rejection::new(
+                id,
+                jsonrpc::INTERNAL_ERROR,
+                format!("Internal error: this message was answered with HTTP {status}"),
+            )
+            .to_json()
+        }))
     }
 }
 
-/// Whether the request's method and headers are those of a plain stateless call.
-fn takes(method: &Method, headers: &HeaderMap, allowed_hosts: Option<&[String]>) -> bool {
-    if method != Method::POST || headers.contains_key(header::ORIGIN) {
-        return false;
+/// Reads the whole body, at most [`MAX_MESSAGE`] bytes (413, a JSON-RPC error, beyond).
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let too_large = || {
+        let r = Rejection::new(
+            Value::Null,
+            jsonrpc::INVALID_REQUEST,
+            format!("Invalid request: the request body exceeds {MAX_MESSAGE} bytes"),
+        );
+        json_response(StatusCode::PAYLOAD_TOO_LARGE, r.to_line().into_bytes())
+    };
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_MESSAGE as u64) {
+        return Err(too_large());
     }
-    if let Some(allowed) = allowed_hosts {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
-            return false;
+    match axum::body::to_bytes(body, MAX_MESSAGE).await {
+        Ok(b) => Ok(b),
+        Err(e) => {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(s) = source {
+                if s.is::<http_body_util::LengthLimitError>() {
+                    return Err(too_large());
+                }
+                source = s.source();
+            }
+            let r = Rejection::new(
+                Value::Null,
+                jsonrpc::PARSE_ERROR,
+                format!("Parse error: the request body could not be read: {e}"),
+            );
+            Err(error_response(&r))
         }
     }
-    fn essence(v: &str) -> &str {
-        v.split(';').next().unwrap_or("").trim()
-    }
+}
+
+fn essence(v: &str) -> &str {
+    v.split(';').next().unwrap_or("").trim()
+}
+
+/// Whether `Host` is on the list (`None`: any host may reach the adapter).
+fn host_allowed(headers: &HeaderMap, allowed_hosts: Option<&[String]>) -> bool {
+    let Some(allowed) = allowed_hosts else { return true };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    allowed.iter().any(|a| a.eq_ignore_ascii_case(host))
+}
+
+/// Whether the body is declared `application/json`.
+fn json_content(headers: &HeaderMap) -> bool {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(essence);
-    if !content_type.is_some_and(|ct| ct.eq_ignore_ascii_case("application/json")) {
-        return false;
-    }
+    content_type.is_some_and(|ct| ct.eq_ignore_ascii_case("application/json"))
+}
+
+/// Whether the client accepts both JSON and SSE, as Streamable HTTP requires.
+fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
     let accepts = |wanted: &str| {
         headers
             .get_all(header::ACCEPT)
@@ -122,7 +293,15 @@ fn takes(method: &Method, headers: &HeaderMap, allowed_hosts: Option<&[String]>)
             .flat_map(|v| v.split(','))
             .any(|a| essence(a).eq_ignore_ascii_case(wanted))
     };
-    if !accepts("application/json") || !accepts("text/event-stream") {
+    accepts("application/json") && accepts("text/event-stream")
+}
+
+/// Whether the request's method and headers are those of a plain stateless call.
+fn takes(method: &Method, headers: &HeaderMap, allowed_hosts: Option<&[String]>) -> bool {
+    if method != Method::POST || headers.contains_key(header::ORIGIN) || !host_allowed(headers, allowed_hosts) {
+        return false;
+    }
+    if !json_content(headers) || !accepts_json_and_sse(headers) {
         return false;
     }
     let length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -167,14 +346,17 @@ fn agrees(call: &Call, current: bool, headers: &HeaderMap) -> bool {
 }
 
 /// The call in `body` when it is exactly `{"jsonrpc":"2.0","id":…,"method":"tools/call",
-/// "params":{"name":…,"arguments":{…},"_meta":{…}}}` (arguments and `_meta` optional) with an
-/// integer or string id. Read into typed fields (no tree for the envelope); any other key, a
-/// repeated key or another shape is not a plain call.
+/// "params":{"name":…,"arguments":{…},"_meta":{…}}}` (arguments and `_meta` optional) with a
+/// string id or an integer in the signed 64-bit range (the ids rmcp carries). Read into typed
+/// fields (no tree for the envelope); any other key, a repeated key or another shape is not a
+/// plain call.
 fn parse_call(body: &[u8]) -> Option<Call> {
-    let Envelope { jsonrpc, id, method, params } = serde_json::from_slice::<Envelope<'_>>(body).ok()?;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let Envelope { jsonrpc, id, method, params } = from_object::<Envelope<'_>, _>(&mut de).ok()?;
+    de.end().ok()?;
     let id_ok = match &id {
         Value::String(_) => true,
-        Value::Number(n) => n.is_i64() || n.is_u64(),
+        Value::Number(n) => n.is_i64(),
         _ => false,
     };
     if jsonrpc != "2.0" || method != "tools/call" || !id_ok {
@@ -202,7 +384,24 @@ struct Envelope<'a> {
     id: Value,
     #[serde(borrow)]
     method: std::borrow::Cow<'a, str>,
+    #[serde(deserialize_with = "from_object")]
     params: Params,
+}
+
+/// Reads a `T` from a JSON object only: serde's derived structs also read arrays, by position,
+/// which would make `["2.0", 1, "tools/call", …]` or `"params": ["t"]` a call.
+fn from_object<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    struct Object<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(Object(std::marker::PhantomData))
 }
 
 /// `tools/call` params; `null` values are kept as given (not read as absent).
@@ -224,10 +423,16 @@ fn to_axum(resp: http::Response<BoxBody<Bytes, Infallible>>) -> Response {
     resp.map(Body::new)
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response {
-    let mut resp = Response::new(Body::from(text));
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(body));
     *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
+}
+
+/// A JSON-RPC error answered here, with the status of the protocol's table.
+fn error_response(r: &Rejection) -> Response {
+    json_response(r.http_status(), r.to_line().into_bytes())
 }
 
 #[cfg(test)]
@@ -290,10 +495,15 @@ mod tests {
             &br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#[..],
             br#"{"jsonrpc":"2.0","id":1.5,"method":"tools/call","params":{"name":"t"}}"#,
             br#"{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"t"}}"#,
+            br#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"tools/call","params":{"name":"t"}}"#,
             br#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"t"}}"#,
             br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","_meta":[1]}}"#,
             br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","task":{}}}"#,
             br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t","arguments":[1]}}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["t"]}"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["t",{}]}"#,
+            br#"["2.0",1,"tools/call",{"name":"t"}]"#,
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}} {}"#,
             br#"{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"t"}}"#,
             br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"},"extra":1}"#,
             br#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"t"}}]"#,

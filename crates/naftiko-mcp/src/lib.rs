@@ -12,8 +12,10 @@
 
 mod fast_lane;
 mod handler;
+mod jsonrpc;
 mod prompts;
 mod resources;
+mod stdio;
 mod tools;
 
 use std::future::Future;
@@ -77,8 +79,8 @@ pub fn http_app(
     app_with_lane(server, local, auth, cancel, true)
 }
 
-/// [`http_app`], with the `tools/call` fast lane on or off (off: every request is answered by
-/// rmcp; how tests check that the lane answers exactly as rmcp does).
+/// [`http_app`], with the `tools/call` fast lane on or off (off: every request that passes the
+/// screening is answered by rmcp; how tests check that the lane answers exactly as rmcp does).
 pub fn app_with_lane(
     server: McpServer,
     local: SocketAddr,
@@ -107,7 +109,7 @@ pub fn app_with_lane(
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_cancellation_token(cancel)
-        .with_allowed_origins(allowed_origins)
+        .with_allowed_origins(allowed_origins.clone())
         .enforce_origin_validation();
     config = if allowed_hosts.is_empty() {
         config.disable_allowed_hosts()
@@ -120,6 +122,7 @@ pub fn app_with_lane(
     let lane = Arc::new(FastLane {
         server: lane_server,
         allowed_hosts: (!allowed_hosts.is_empty()).then(|| allowed_hosts.clone()),
+        allowed_origins,
         enabled: fast_lane,
         fallback: service,
     });
@@ -171,10 +174,17 @@ pub async fn serve_http(
     naftiko_http::server::serve_router(listener, policy, app, shutdown).await
 }
 
+/// The longest stdio line read by default (`naftiko serve --mcp-max-line-bytes`): 4 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Serves one adapter over newline-delimited JSON-RPC on `reader`/`writer` (stdin/stdout in
-/// production) until the input ends. Lines that are not JSON get a `-32700` parse-error reply
-/// and the server goes on; every reply is written as one whole line. Logs never go to `writer`.
-pub async fn serve_stdio<R, W>(server: McpServer, reader: R, writer: W) -> std::io::Result<()>
+/// production) until the input ends. Each line is screened as a Streamable HTTP body is: not
+/// JSON → `-32700`, not a request → `-32600`, params of the wrong shape → `-32602`, a batch
+/// answered as one array (protocol 2025-03-26) or refused; the server goes on with the next
+/// line. A line longer than `max_line_bytes` is skipped to its end without being kept (memory
+/// stays bounded) and answered with `-32600` (`id: null`). Every reply is written as one whole
+/// line. Logs never go to `writer`.
+pub async fn serve_stdio<R, W>(server: McpServer, reader: R, writer: W, max_line_bytes: usize) -> std::io::Result<()>
 where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
@@ -183,7 +193,8 @@ where
     let (to_rmcp, rmcp_in) = tokio::io::duplex(64 * 1024);
     let (rmcp_out, from_rmcp) = tokio::io::duplex(64 * 1024);
     let (lines_tx, mut lines_rx) = tokio::sync::mpsc::channel::<String>(64);
-    // One writer: whole lines, from rmcp and from the parse-error replies, never interleaved.
+    let batches = Arc::new(std::sync::Mutex::new(stdio::Batches::default()));
+    // One writer: whole lines, from rmcp and from the screening's replies, never interleaved.
     let writer_task = tokio::spawn(async move {
         let mut writer = writer;
         while let Some(line) = lines_rx.recv().await {
@@ -194,45 +205,62 @@ where
         Ok::<_, std::io::Error>(())
     });
     let forward_tx = lines_tx.clone();
+    let forward_batches = batches.clone();
     let forward_task = tokio::spawn(async move {
         let mut lines = BufReader::new(from_rmcp).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            if forward_tx.send(line).await.is_err() {
+            // An answer to a batch element waits for the rest of its batch.
+            let out = match forward_batches.lock() {
+                Ok(mut b) => b.answer(line),
+                Err(_) => Some(line),
+            };
+            if let Some(out) = out
+                && forward_tx.send(out).await.is_err()
+            {
                 break;
             }
         }
     });
     let input_task = tokio::spawn(async move {
         let mut to_rmcp = to_rmcp;
-        let mut lines = BufReader::new(reader).lines();
+        let mut reader = BufReader::with_capacity(64 * 1024, reader);
+        let mut line = Vec::new();
+        // The version the client asked for in `initialize` (decides batches).
+        let mut negotiated: Option<String> = None;
         loop {
-            let line = match lines.next_line().await {
-                Ok(Some(l)) => l,
-                Ok(None) => break,
-                Err(e) => {
-                    // Not UTF-8: answer as a parse error and go on.
-                    let reply = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("Parse error: {e}")}});
-                    if lines_tx.send(reply.to_string()).await.is_err() {
-                        break;
-                    }
-                    continue;
-                }
+            let action = match stdio::read_line(&mut reader, &mut line, max_line_bytes).await {
+                Ok(stdio::LineRead::End) | Err(_) => break,
+                Ok(stdio::LineRead::TooLong) => stdio::Action::Reply(
+                    jsonrpc::Rejection::new(
+                        serde_json::Value::Null,
+                        jsonrpc::INVALID_REQUEST,
+                        format!("Invalid request: the line exceeds {max_line_bytes} bytes (it was skipped)"),
+                    )
+                    .to_line(),
+                ),
+                Ok(stdio::LineRead::Line) if line.trim_ascii().is_empty() => continue,
+                Ok(stdio::LineRead::Line) => stdio::screen_line(&line, &mut negotiated, &batches),
             };
-            if line.trim().is_empty() {
-                continue;
+            let (messages, reply) = match action {
+                // The line as it came (moved out: the next line starts a new buffer).
+                stdio::Action::Pass => (vec![std::mem::take(&mut line)], None),
+                stdio::Action::Send { messages, reply } => (messages, reply),
+                stdio::Action::Reply(reply) => (Vec::new(), Some(reply)),
+            };
+            let mut open = true;
+            for m in messages {
+                if to_rmcp.write_all(&m).await.is_err() || to_rmcp.write_all(b"\n").await.is_err() {
+                    open = false;
+                    break;
+                }
             }
-            match serde_json::from_str::<serde_json::Value>(&line) {
-                Ok(_) => {
-                    if to_rmcp.write_all(line.as_bytes()).await.is_err() || to_rmcp.write_all(b"\n").await.is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let reply = json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("Parse error: {e}")}});
-                    if lines_tx.send(reply.to_string()).await.is_err() {
-                        break;
-                    }
-                }
+            if let Some(reply) = reply
+                && lines_tx.send(reply).await.is_err()
+            {
+                open = false;
+            }
+            if !open {
+                break;
             }
         }
         // Input ended: closing our end lets rmcp finish.

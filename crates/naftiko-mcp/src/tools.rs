@@ -134,6 +134,19 @@ pub(crate) enum ToolReply {
 impl ToolReply {
     fn of(outcome: Outcome, wrap: bool) -> ToolReply {
         let status = outcome.status;
+        if status.is_redirection() {
+            // Redirects are not followed: an empty (`null`) success would hide that nothing came.
+            let call = outcome.call.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "the upstream".into());
+            let reason = status.canonical_reason().unwrap_or("");
+            let target = match &outcome.location {
+                Some(l) => format!("Location: {l}"),
+                None => "no Location header".into(),
+            };
+            return ToolReply::Error(format!(
+                "upstream {call} answered {} {reason} ({target}); redirects are not followed",
+                status.as_u16()
+            ));
+        }
         if status.as_u16() >= 400 {
             let call = outcome.call.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "the upstream".into());
             let excerpt = outcome.body.excerpt(500);

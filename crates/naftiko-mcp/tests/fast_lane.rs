@@ -255,6 +255,22 @@ async fn the_lane_answers_what_rmcp_answers() {
         plain.clone(),
     ));
     cases.push(("{not json".to_string(), plain.clone()));
+    // What the screening answers, the same with the lane or without.
+    for body in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":["version"]}"#,
+        r#"["2.0",1,"tools/call",{"name":"version"}]"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"version","arguments":"{}"}}"#,
+        r#"{"jsonrpc":"2.0","id":9223372036854775808,"method":"tools/call","params":{"name":"version"}}"#,
+        r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"version"}}]"#,
+        "",
+    ] {
+        cases.push((body.to_string(), plain.clone()));
+    }
+    cases.push((
+        r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"version"}},{"jsonrpc":"2.0","id":2,"method":"tools/list"}]"#
+            .to_string(),
+        vec![JSON_AND_SSE, JSON_BODY],
+    ));
     cases.push((call(json!(1), "version", json!({})), vec![JSON_BODY, v2025]));
     cases.push((call(json!(1), "version", json!({})), vec![JSON_AND_SSE, ("content-type", "text/plain"), v2025]));
     cases.push((
