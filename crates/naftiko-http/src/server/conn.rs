@@ -132,15 +132,16 @@ pub(crate) async fn serve<IO, H, F>(
         }
 
         // The body: whole when it is already buffered, else streamed while the handler runs.
-        let wanted = Arc::new(Notify::new());
+        // Made only for a streamed body whose client waits for `100 Continue`.
+        let mut wanted = None;
         let (body, mut pump) = match framing {
             Framing::None => (Body::empty(), None),
             Framing::Length(n) if buf.len() as u64 >= n => (Body::from(buf.split_to(n as usize).freeze()), None),
             _ => {
                 let (tx, rx) = mpsc::channel(BODY_QUEUE);
                 let exact = if let Framing::Length(n) = framing { Some(n) } else { None };
-                let notify = expects_continue.then(|| wanted.clone());
-                (Body::new(Streamed { rx, exact, wanted: notify }), Some(tx))
+                wanted = expects_continue.then(|| Arc::new(Notify::new()));
+                (Body::new(Streamed { rx, exact, wanted: wanted.clone() }), Some(tx))
             }
         };
         let handled = {
@@ -151,7 +152,7 @@ pub(crate) async fn serve<IO, H, F>(
             match pump.take() {
                 None => Ok((handled.await, true)),
                 Some(tx) => {
-                    let continue_first = expects_continue.then_some(&*wanted);
+                    let continue_first = wanted.as_deref();
                     let mut pumped = pin!(pump_body(&mut io, &mut buf, framing, tx, &policy, continue_first));
                     let mut body_complete = false;
                     let mut pumping = true;
