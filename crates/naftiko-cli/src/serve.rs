@@ -122,6 +122,8 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         connect_timeout: std::time::Duration::from_millis(args.connect_timeout_ms),
         total_timeout: std::time::Duration::from_millis(args.timeout_ms),
         max_response_bytes: args.max_response_bytes,
+        // No bind value reaches an error text or a log line the executor writes (SEMANTICS §2).
+        redactor: capability.redactor(),
         ..ExecutorConfig::default()
     };
     let executor = HttpExecutor::new(config.clone());
@@ -154,7 +156,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
                 eprintln!("naftiko:   {:<6} {}{when} {}", op.method.as_str(), route.path, op.summary);
             }
             if let Some(f) = &route.forward {
-                eprintln!("naftiko:   *      {} forwards to {} ({})", route.path, f.namespace, f.base_uri);
+                eprintln!("naftiko:   *      {} forwards to {} ({})", route.path, f.namespace, f.shown_base());
             }
         }
         let served = adapter.clone();

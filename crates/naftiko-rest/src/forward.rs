@@ -19,7 +19,7 @@ use naftiko_engine::http::{
 };
 use naftiko_engine::inbound::{has_escape, path_decode};
 use naftiko_engine::inputs::Inputs;
-use naftiko_engine::invoke::{Engine, InvokeError, describe};
+use naftiko_engine::invoke::{Engine, InvokeError};
 use naftiko_engine::plan::ForwardPlan;
 
 use crate::problem::{Problem, invoke_error};
@@ -91,6 +91,8 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
     let request = UpstreamRequest {
         call: CallSite { namespace: plan.namespace.clone(), operation: "forward".into() },
         method: parts.method.clone(),
+        // Shown with `***` for the base's bind values.
+        shown_url: plan.shown_url(&url),
         url,
         query: Vec::new(),
         headers,
@@ -98,7 +100,7 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
         auth,
     };
     if engine.is_dry_run() {
-        let mut r = Response::new(Body::from(describe(&request).to_string()));
+        let mut r = Response::new(Body::from(engine.describe(&request).to_string()));
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return r;
     }

@@ -24,7 +24,7 @@ use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 
 use crate::CallSite;
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 
 pub use error::UpstreamError;
 pub use fields::{ReplyHeaders, WireFields};
@@ -48,6 +48,9 @@ pub struct ExecutorConfig {
     /// Whether `http://` calls use the executor's own HTTP/1.1 connections (the default) rather
     /// than the shared client that serves `https://`.
     pub own_plain_http: bool,
+    /// The capability's bind values, scrubbed from every error and log line the executor writes:
+    /// the safety net behind the URLs' display forms ([`UpstreamRequest::shown_url`]).
+    pub redactor: Redactor,
 }
 
 impl Default for ExecutorConfig {
@@ -59,6 +62,7 @@ impl Default for ExecutorConfig {
             pool_idle_per_host: 256,
             user_agent: format!("naftiko/{}", env!("CARGO_PKG_VERSION")),
             own_plain_http: true,
+            redactor: Redactor::default(),
         }
     }
 }
@@ -90,6 +94,9 @@ pub struct UpstreamRequest {
     pub method: Method,
     /// The URL, already percent-encoded (may carry a query).
     pub url: String,
+    /// The URL as logs and messages show it, when `url` holds a bind value: the same URL with
+    /// `***` in its place. `None` when `url` can be shown as it is.
+    pub shown_url: Option<String>,
     /// Extra query pairs, encoded here; arrays are already repeated pairs.
     pub query: Vec<(String, String)>,
     /// Request headers.
@@ -230,6 +237,14 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+impl UpstreamRequest {
+    /// The URL to show people: [`Self::shown_url`] when set, else the URL. It still holds its
+    /// query: the executor's messages cut it, dry runs (whose values are rendered as `***`) keep it.
+    pub fn display_url(&self) -> &str {
+        self.shown_url.as_deref().unwrap_or(&self.url)
+    }
+}
+
 /// The URL without its query string (safe to show: query values can be credentials).
 pub(crate) fn redacted_url(url: &str) -> String {
     let end = url.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(url.len());
@@ -313,12 +328,14 @@ impl HttpExecutor {
         let result = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)));
         let elapsed = started.elapsed();
         let (call, method) = (&req.call, &req.method);
+        let redactor = &self.inner.config.redactor;
+        let result = result.map_err(|e| e.redacted(redactor));
         match &result {
             Ok((status, _, body)) => {
-                tracing::debug!(call = %call, %method, url = %redacted_url(&req.url), status = status.as_u16(), bytes = body.len(), elapsed_ms = elapsed.as_millis() as u64, "upstream call")
+                tracing::debug!(call = %call, %method, url = %redactor.shown(&redacted_url(req.display_url())), status = status.as_u16(), bytes = body.len(), elapsed_ms = elapsed.as_millis() as u64, "upstream call")
             }
             Err(e) => {
-                tracing::debug!(call = %call, %method, url = %redacted_url(&req.url), error = %e, elapsed_ms = elapsed.as_millis() as u64, "upstream call failed")
+                tracing::debug!(call = %call, %method, url = %redactor.shown(&redacted_url(req.display_url())), error = %e, elapsed_ms = elapsed.as_millis() as u64, "upstream call failed")
             }
         }
         let (status, headers, body) = result?;
@@ -330,14 +347,23 @@ impl HttpExecutor {
     pub async fn send_streaming(&self, mut req: UpstreamRequest) -> Result<StreamingResponse, UpstreamError> {
         let deadline = self.inner.config.total_timeout;
         let outcome = tokio::time::timeout(deadline, pin!(self.exchange(&mut req))).await;
-        let Reply { status, headers, body } = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)))?;
-        tracing::debug!(call = %req.call, method = %req.method, url = %redacted_url(&req.url), status = status.as_u16(), "upstream call (streaming)");
+        let redactor = &self.inner.config.redactor;
+        let reply = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline))).map_err(|e| e.redacted(redactor));
+        let Reply { status, headers, body } = reply.inspect_err(|e| {
+            tracing::debug!(call = %req.call, method = %req.method, url = %redactor.shown(&redacted_url(req.display_url())), error = %e, "upstream call failed (streaming)");
+        })?;
+        tracing::debug!(call = %req.call, method = %req.method, url = %redactor.shown(&redacted_url(req.display_url())), status = status.as_u16(), "upstream call (streaming)");
         Ok(StreamingResponse { status, headers, body: body.into_streaming() })
     }
 
     /// What errors about `req` name.
     fn ctx<'r>(&self, req: &'r UpstreamRequest) -> Ctx<'r> {
-        Ctx { call: &req.call, method: &req.method, url: &req.url, connect_timeout: self.inner.config.connect_timeout }
+        Ctx {
+            call: &req.call,
+            method: &req.method,
+            url: req.display_url(),
+            connect_timeout: self.inner.config.connect_timeout,
+        }
     }
 
     /// One request, with the digest round-trip when asked for. Its headers, query and body are
@@ -347,6 +373,7 @@ impl HttpExecutor {
         let mut extra_query = std::mem::take(&mut req.query);
         let body = std::mem::replace(&mut req.body, UpstreamBody::None);
         let UpstreamRequest { call, method, url, auth, .. } = &*req;
+        let shown = req.display_url();
         let mut full_url = std::borrow::Cow::Borrowed(url.as_str());
         if let Some(Auth::ApiKeyQuery { name, value }) = auth {
             extra_query.push((name.clone(), value.expose().to_string()));
@@ -391,7 +418,7 @@ impl HttpExecutor {
         let digest_failed = |reason: &str| UpstreamError::DigestFailed {
             call: call.clone(),
             method: method.clone(),
-            url: redacted_url(url),
+            url: redacted_url(shown),
             reason: reason.to_string(),
         };
         let challenge = reply
@@ -509,8 +536,8 @@ impl Target<'_> {
     }
 }
 
-/// What an upstream error names: the call, its method and its URL without query (`url` is the
-/// whole URL: it is cut when a message is made, never before — most calls make none).
+/// What an upstream error names: the call, its method and its URL as shown without query (`url`
+/// is the whole shown URL: it is cut when a message is made, never before — most calls make none).
 struct Ctx<'a> {
     call: &'a CallSite,
     method: &'a Method,
@@ -669,6 +696,7 @@ mod tests {
             call: CallSite { namespace: "ns".into(), operation: "op".into() },
             method: Method::GET,
             url,
+            shown_url: None,
             query: vec![("cursor".into(), "QUERY-VALUE".into())],
             headers: HeaderMap::new(),
             body: UpstreamBody::None,
