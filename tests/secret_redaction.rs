@@ -1,7 +1,7 @@
 //! A bind value in `baseUri` (`http://host/bot{{TOKEN}}`, Telegram-style) is sent on the wire
 //! and shown as `***` everywhere naftiko shows the URL: the start-up line, debug log lines, 502
-//! problem details, MCP `isError` texts, dry-run answers (operations and forward) — SEMANTICS §2,
-//! docs/behaviour.md.
+//! problem details, MCP `isError` texts, dry-run answers (operations and forward). And no value
+//! — a secret or a document's — ever splits a log line. SEMANTICS §2, docs/behaviour.md.
 
 mod support;
 
@@ -134,4 +134,47 @@ async fn dry_runs_show_the_token_as_stars() {
     let result = mcp.call("get-me", json!({})).await;
     assert!(result.to_string().contains(&format!("{SHOWN_BASE}/getMe")), "{result}");
     assert_no_token("an MCP dry run", &result.to_string());
+}
+
+/// A capability whose document and bind value hold line breaks and escape sequences: every log
+/// line stays one line, in text and in JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn line_breaks_in_values_never_split_a_log_line() {
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("crlf.yaml");
+    // The operation's name (shown in the start-up lines and the debug lines) forges a line.
+    let src = std::fs::read_to_string(fixture())
+        .expect("fixture")
+        .replace("name: get-me\n", "name: \"get-me\\r\\nnaftiko: FORGED\\u001b[2K\"\n")
+        .replace("call: tg.get-me\n", "call: \"tg.get-me\\r\\nnaftiko: FORGED\\u001b[2K\"\n");
+    std::fs::write(&file, src).expect("write capability");
+    let base = format!("tg={}/bot{{{{TOKEN}}}}", upstream.url());
+    for format in ["text", "json"] {
+        let server = Naftiko::start(
+            &file,
+            &["--base-uri", &base],
+            &[
+                ("FIXTURE_BOT_TOKEN", "tok\r\nnaftiko: FORGED-TOKEN"),
+                ("NAFTIKO_LOG", "debug"),
+                ("NAFTIKO_LOG_FORMAT", format),
+            ],
+        );
+        let (status, v) = get(format!("{}/me", server.url("bot"))).await;
+        assert_eq!(status, 200, "{v}");
+        let startup = server.startup.clone();
+        let (_, log) = server.stop();
+        let all = format!("{startup}{log}");
+        assert!(all.contains("FORGED"), "the name is shown ({format}):\n{all}");
+        assert!(!all.contains("FORGED-TOKEN"), "the token is scrubbed ({format}):\n{all}");
+        for line in all.lines() {
+            assert!(!line.starts_with("naftiko: FORGED"), "a forged line ({format}):\n{all}");
+            assert!(!line.contains('\r') && !line.contains('\x1b'), "a control character ({format}): {line:?}");
+            if format == "json" && line.starts_with('{') {
+                serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+            }
+        }
+        let debug = all.lines().find(|l| l.contains("upstream call")).unwrap_or_default();
+        assert!(debug.contains(r"get-me\r\nnaftiko: FORGED"), "escaped in the line ({format}): {debug}");
+    }
 }

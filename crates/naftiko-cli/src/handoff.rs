@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::logging::say;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -62,7 +63,7 @@ async fn accept_loop(listener: std::net::TcpListener, mut outlets: Vec<Outlet>, 
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("naftiko: cannot accept connections: {e}");
+            say!("cannot accept connections: {e}");
             return;
         }
     };

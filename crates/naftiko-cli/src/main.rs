@@ -6,6 +6,7 @@ use clap::Parser;
 
 mod control;
 mod handoff;
+mod logging;
 mod mcp;
 mod serve;
 mod validate;
@@ -43,23 +44,10 @@ enum Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init();
     match cli {
         Cli::Validate(args) => validate::run(&args),
         Cli::Serve(args) => serve::run(&args),
-    }
-}
-
-/// Logs go to stderr (stdout is the MCP stdio channel); `NAFTIKO_LOG` sets the filter
-/// (default `warn`), `NAFTIKO_LOG_FORMAT=json` switches to JSON lines.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NAFTIKO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
-    if std::env::var("NAFTIKO_LOG_FORMAT").is_ok_and(|v| v == "json") {
-        let _ = builder.json().try_init();
-    } else {
-        let _ = builder.try_init();
     }
 }
 

@@ -15,6 +15,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
 use crate::handoff::Inbox;
+use crate::logging::say;
 
 /// How HTTP adapters are served: how many workers, and what each worker's engine is made of.
 #[derive(Debug, Clone)]
@@ -94,7 +95,7 @@ pub fn start(
             };
             let result = run();
             if let Err(e) = &result {
-                eprintln!("naftiko: {thread}: {e}");
+                say!("{thread}: {e}");
                 failed.fetch_add(1, Ordering::Relaxed);
             }
             result
