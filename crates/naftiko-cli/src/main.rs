@@ -32,6 +32,15 @@ static ALLOCATOR_OPTIONS: extern "C" fn() = {
     lazy_commit
 };
 
+/// Gives the memory of freed large blocks back to the system now: the executor calls it after
+/// dropping an upstream reply body of a megabyte or more (`ExecutorConfig::release_memory`).
+/// mimalloc otherwise purges freed memory lazily, on the thread's next allocations — and a worker
+/// left idle after refusing a 100 MB reply kept the tens of megabytes it had read.
+pub fn release_memory() {
+    // Collects this thread's heap and purges what every thread has freed (`force`).
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 /// Naftiko capability runtime.
 #[derive(Debug, Parser)]
 #[command(name = "naftiko", version, about = "Validate and serve Naftiko capabilities")]

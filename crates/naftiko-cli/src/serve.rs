@@ -127,6 +127,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         total_timeout: std::time::Duration::from_millis(args.timeout_ms),
         max_response_bytes: args.max_response_bytes,
         redactor,
+        release_memory: Some(crate::release_memory),
         ..ExecutorConfig::default()
     };
     let executor = HttpExecutor::new(config.clone());
