@@ -6,6 +6,7 @@ use clap::Parser;
 
 mod control;
 mod limits;
+mod logging;
 mod mcp;
 mod serve;
 mod validate;
@@ -31,6 +32,15 @@ static ALLOCATOR_OPTIONS: extern "C" fn() = {
     lazy_commit
 };
 
+/// Gives the memory of freed large blocks back to the system now: the executor calls it after
+/// dropping an upstream reply body of a megabyte or more (`ExecutorConfig::release_memory`).
+/// mimalloc otherwise purges freed memory lazily, on the thread's next allocations — and a worker
+/// left idle after refusing a 100 MB reply kept the tens of megabytes it had read.
+pub fn release_memory() {
+    // Collects this thread's heap and purges what every thread has freed (`force`).
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 /// Naftiko capability runtime.
 #[derive(Debug, Parser)]
 #[command(name = "naftiko", version, about = "Validate and serve Naftiko capabilities")]
@@ -43,23 +53,10 @@ enum Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init();
     match cli {
         Cli::Validate(args) => validate::run(&args),
         Cli::Serve(args) => serve::run(&args),
-    }
-}
-
-/// Logs go to stderr (stdout is the MCP stdio channel); `NAFTIKO_LOG` sets the filter
-/// (default `warn`), `NAFTIKO_LOG_FORMAT=json` switches to JSON lines.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("NAFTIKO_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
-    if std::env::var("NAFTIKO_LOG_FORMAT").is_ok_and(|v| v == "json") {
-        let _ = builder.json().try_init();
-    } else {
-        let _ = builder.try_init();
     }
 }
 

@@ -10,6 +10,7 @@ use crate::workers::{ServeFn, Workers};
 use std::sync::Arc;
 
 use crate::control::Running;
+use crate::logging::say;
 use crate::serve::listen_addr;
 
 /// Running MCP adapters: HTTP server threads, and the stdio one (the process ends with it).
@@ -37,7 +38,7 @@ pub async fn start(
         let ns = &adapter.listener.namespace;
         if adapter.stdio {
             let server = naftiko_mcp::server(adapter, engine.clone(), base_dir);
-            eprintln!("naftiko: mcp {ns} on stdio ({} tools)", adapter.tools.len());
+            say!("mcp {ns} on stdio ({} tools)", adapter.tools.len());
             started.running.push(Running::new("mcp", ns, "stdio".into(), 1));
             started.stdio = Some(tokio::spawn(naftiko_mcp::serve_stdio(
                 server,
@@ -49,12 +50,12 @@ pub async fn start(
         }
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, listen);
         let (local, listener) = crate::workers::bind("MCP", ns, &addr).await?;
-        eprintln!("naftiko: mcp {ns} listening on http://{local}");
+        say!("mcp {ns} listening on http://{local}");
         let running = Running::new("mcp", ns, format!("http://{local}/mcp"), workers.count);
         let failed = running.failed.clone();
         started.running.push(running);
         for t in &adapter.tools {
-            eprintln!("naftiko:   tool   {}", t.name);
+            say!("  tool   {}", t.name);
         }
         let (served, base_dir) = (adapter.clone(), base_dir.to_path_buf());
         let policy = workers.policy.for_adapter();

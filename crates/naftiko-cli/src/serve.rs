@@ -16,6 +16,7 @@ use naftiko_spec::diag::{count, render_human_grouped};
 use tokio::sync::watch;
 
 use crate::control::{Report, Running};
+use crate::logging::say;
 use crate::workers::{ServeFn, Workers};
 use std::sync::Arc;
 
@@ -132,17 +133,22 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
+    // From here on, no bind value reaches a log line or an error text (SEMANTICS §2).
+    let redactor = capability.redactor();
+    crate::logging::redact_with(redactor.clone());
     let listen: Vec<(String, String)> = args.listen.iter().map(|l| split_pair(l, "--listen")).collect::<Result<_>>()?;
     let config = ExecutorConfig {
         connect_timeout: std::time::Duration::from_millis(args.connect_timeout_ms),
         total_timeout: std::time::Duration::from_millis(args.timeout_ms),
         max_response_bytes: args.max_response_bytes,
+        redactor,
+        release_memory: Some(crate::release_memory),
         ..ExecutorConfig::default()
     };
     let executor = HttpExecutor::new(config.clone());
     let engine = Engine::new(executor, args.dry_run);
     if args.dry_run {
-        eprintln!("naftiko: dry run: nothing is sent upstream; every call answers with the request it would send");
+        say!("dry run: nothing is sent upstream; every call answers with the request it would send");
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -159,7 +165,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
         let ns = &adapter.listener.namespace;
         let addr = listen_addr(ns, &adapter.listener.address, adapter.listener.port, &listen);
         let (local, listener) = crate::workers::bind("REST", ns, &addr).await?;
-        eprintln!("naftiko: rest {ns} listening on http://{local}");
+        say!("rest {ns} listening on http://{local}");
         let entry = Running::new("rest", ns, format!("http://{local}"), workers.count);
         let failed = entry.failed.clone();
         running.push(entry);
@@ -167,10 +173,10 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             for op in &route.operations {
                 let when =
                     if op.selector.is_empty() { String::new() } else { format!(" [{}]", op.selector.describe()) };
-                eprintln!("naftiko:   {:<6} {}{when} {}", op.method.as_str(), route.path, op.summary);
+                say!("  {:<6} {}{when} {}", op.method.as_str(), route.path, op.summary);
             }
             if let Some(f) = &route.forward {
-                eprintln!("naftiko:   *      {} forwards to {} ({})", route.path, f.namespace, f.base_uri);
+                say!("  *      {} forwards to {} ({})", route.path, f.namespace, f.shown_base());
             }
         }
         let served = adapter.clone();
@@ -191,12 +197,12 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             .await
             .with_context(|| format!("Skill adapter `{}` cannot listen on {addr}", adapter.listener.namespace))?;
         let local = listener.local_addr()?;
-        eprintln!("naftiko: skill {} listening on http://{local}", adapter.listener.namespace);
+        say!("skill {} listening on http://{local}", adapter.listener.namespace);
         let entry = Running::new("skill", &adapter.listener.namespace, format!("http://{local}"), 1);
         let failed = entry.failed.clone();
         running.push(entry);
         for s in &adapter.skills {
-            eprintln!("naftiko:   skill  {} ({} tools)", s.name, s.tools.len());
+            say!("  skill  {} ({} tools)", s.name, s.tools.len());
         }
         let adapter = adapter.clone();
         let mut rx = stop_rx.clone();
@@ -219,10 +225,10 @@ async fn serve(args: &Args) -> Result<ExitCode> {
     running.extend(mcp.running);
     tasks.extend(start_control(&capability, &listen, &stop_rx, running, started, &workers.policy).await?);
     if tasks.is_empty() && threads.is_empty() && mcp.stdio.is_none() {
-        eprintln!("naftiko: {} exposes nothing this runtime serves", args.file.display());
+        say!("{} exposes nothing this runtime serves", args.file.display());
         return Ok(ExitCode::from(1));
     }
-    eprintln!("naftiko: ready in {} ms", started.elapsed().as_millis());
+    say!("ready in {} ms", started.elapsed().as_millis());
     match mcp.stdio {
         // A stdio server ends when its client closes the input; the process ends with it.
         Some(stdio) => {
@@ -230,20 +236,20 @@ async fn serve(args: &Args) -> Result<ExitCode> {
                 _ = shutdown_signal() => {}
                 r = stdio => {
                     if let Ok(Err(e)) = r {
-                        eprintln!("naftiko: stdio server error: {e}");
+                        say!("stdio server error: {e}");
                     }
                 }
             }
         }
         None => shutdown_signal().await,
     }
-    eprintln!("naftiko: shutting down");
+    say!("shutting down");
     let _ = stop_tx.send(true);
     let mut failures = 0;
     for t in tasks {
         match t.await {
-            Ok(Err(e)) => eprintln!("naftiko: server error: {e}"),
-            Err(e) => eprintln!("naftiko: server task failed: {e}"),
+            Ok(Err(e)) => say!("server error: {e}"),
+            Err(e) => say!("server task failed: {e}"),
             Ok(Ok(())) => continue,
         }
         failures += 1;
@@ -254,7 +260,7 @@ async fn serve(args: &Args) -> Result<ExitCode> {
             Ok(Ok(())) => continue,
             // Said on stderr, named, when it happened.
             Ok(Err(_)) => {}
-            Err(_) => eprintln!("naftiko: a worker thread panicked"),
+            Err(_) => say!("a worker thread panicked"),
         }
         failures += 1;
     }
@@ -279,7 +285,7 @@ async fn start_control(
             .await
             .with_context(|| format!("control adapter `{ns}` cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
-        eprintln!("naftiko: control {ns} listening on http://{local}");
+        say!("control {ns} listening on http://{local}");
         let entry = Running::new("control", ns, format!("http://{local}"), 1);
         bound.push((adapter.clone(), listener, entry.failed.clone()));
         running.push(entry);

@@ -14,6 +14,7 @@ use naftiko_engine::invoke::Engine;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
+use crate::logging::say;
 use naftiko_http::server::handoff::{self, Inbox};
 
 /// How HTTP adapters are served: how many workers, and what each worker's engine is made of.
@@ -96,7 +97,7 @@ pub fn start(
             };
             let result = run();
             if let Err(e) = &result {
-                eprintln!("naftiko: {thread}: {e}");
+                say!("{thread}: {e}");
                 failed.fetch_add(1, Ordering::Relaxed);
             }
             result

@@ -19,6 +19,7 @@ use crate::inputs::Inputs;
 use crate::plan::handler::{Handler, Kind, LookupValue, Orchestration, StepPlan, eval_with};
 use crate::plan::request::{InputProblem, RequestPlan};
 use crate::plan::shape::Output;
+use crate::secret::Redactor;
 
 /// What an invocation produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,6 +110,37 @@ pub enum InvokeError {
     NotImplemented(String),
 }
 
+impl InvokeError {
+    /// The same error with every value `redactor` knows scrubbed from its texts: what adapters
+    /// show callers never holds a bind value, even one an upstream echoed into its answer.
+    pub fn redacted(self, redactor: &Redactor) -> InvokeError {
+        if redactor.is_empty() {
+            return self;
+        }
+        match self {
+            InvokeError::Input(mut problems) => {
+                for p in &mut problems {
+                    redactor.scrub_in_place(&mut p.message);
+                }
+                InvokeError::Input(problems)
+            }
+            InvokeError::Upstream(e) => InvokeError::Upstream(e.redacted(redactor)),
+            InvokeError::Decode { call, format, mut message } => {
+                redactor.scrub_in_place(&mut message);
+                InvokeError::Decode { call, format, message }
+            }
+            InvokeError::StepFailed { step, call, status, mut excerpt } => {
+                redactor.scrub_in_place(&mut excerpt);
+                InvokeError::StepFailed { step, call, status, excerpt }
+            }
+            InvokeError::NotImplemented(mut why) => {
+                redactor.scrub_in_place(&mut why);
+                InvokeError::NotImplemented(why)
+            }
+        }
+    }
+}
+
 /// Executes handlers. Cheap to clone and shared by every adapter.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -133,8 +165,27 @@ impl Engine {
         self.dry_run
     }
 
-    /// Runs a handler with the given inputs.
+    /// The capability's bind values, for adapters to scrub from the texts they write about
+    /// failures (an upstream's 5xx excerpt, say).
+    pub fn redactor(&self) -> &Redactor {
+        &self.executor.config().redactor
+    }
+
+    /// The dry-run answer for `req` ([`describe`]) with every bind value scrubbed, however it
+    /// reached the request.
+    pub fn describe(&self, req: &UpstreamRequest) -> Value {
+        let mut v = describe(req);
+        scrub_strings(&mut v, self.redactor());
+        v
+    }
+
+    /// Runs a handler with the given inputs. Errors come with bind values scrubbed
+    /// ([`InvokeError::redacted`]).
     pub async fn invoke(&self, handler: &Handler, inputs: &Inputs) -> Result<Outcome, InvokeError> {
+        self.run(handler, inputs).await.map_err(|e| e.redacted(self.redactor()))
+    }
+
+    async fn run(&self, handler: &Handler, inputs: &Inputs) -> Result<Outcome, InvokeError> {
         let scope = Scope::of(inputs);
         match &handler.kind {
             Kind::Simple(plan) => {
@@ -164,7 +215,7 @@ impl Engine {
         if self.dry_run {
             return Ok(Outcome {
                 status: StatusCode::OK,
-                body: OutBody::Json(describe(&request)),
+                body: OutBody::Json(self.describe(&request)),
                 call: Some(plan.call.clone()),
                 location: None,
             });
@@ -213,7 +264,7 @@ impl Engine {
         let scope = Scope { args: Some(args), inputs, steps: None, redact: self.dry_run };
         let request = plan.build(&scope).map_err(InvokeError::Input)?;
         if self.dry_run {
-            return Ok(describe(&request));
+            return Ok(self.describe(&request));
         }
         let response = self.executor.send(request).await?;
         if !response.status.is_success() {
@@ -368,10 +419,32 @@ fn insert_dotted(map: &mut Map<String, Value>, target: &[String], value: Value) 
     }
 }
 
+/// Every string in `v` (keys too) with the values `redactor` knows replaced by `***`.
+fn scrub_strings(v: &mut Value, redactor: &Redactor) {
+    if redactor.is_empty() {
+        return;
+    }
+    match v {
+        Value::String(s) => redactor.scrub_in_place(s),
+        Value::Array(items) => items.iter_mut().for_each(|i| scrub_strings(i, redactor)),
+        Value::Object(m) => {
+            let scrubbed: Map<String, Value> = std::mem::take(m)
+                .into_iter()
+                .map(|(k, mut v)| {
+                    scrub_strings(&mut v, redactor);
+                    (redactor.scrub(&k).into_owned(), v)
+                })
+                .collect();
+            *m = scrubbed;
+        }
+        _ => {}
+    }
+}
+
 /// The request a dry run would have sent: method, URL (query included), headers and body, with
-/// credentials shown as `***`.
+/// credentials shown as `***` (and the URL's display form, [`UpstreamRequest::display_url`]).
 pub fn describe(req: &UpstreamRequest) -> Value {
-    let mut url = req.url.clone();
+    let mut url = req.display_url().to_string();
     let mut query = req.query.clone();
     let mut headers = Map::new();
     for (name, value) in &req.headers {

@@ -30,6 +30,7 @@ fn request(m: Method, url: String, body: UpstreamBody) -> UpstreamRequest {
         call: CallSite { namespace: "api".into(), operation: "op".into() },
         method: m,
         url,
+        shown_url: None,
         query: vec![("page_size".into(), "10".into()), ("cursor".into(), "a b".into())],
         headers,
         body,

@@ -19,3 +19,39 @@ pub mod server;
 
 pub use fields::{ReplyHeaders, WireFields};
 pub use server::policy::{ConnectionGate, ConnectionPolicy};
+
+/// Entry points for the fuzz targets in `fuzz/` (not an API): the request head and chunked
+/// body readers over bytes in memory.
+#[doc(hidden)]
+pub mod fuzzing {
+    use bytes::BytesMut;
+
+    /// What reading one request from `input` gave: the head's status or its parts, and the body.
+    #[derive(Debug)]
+    pub enum Read {
+        /// The head was refused with this status.
+        Refused(u16),
+        /// The head is incomplete.
+        Partial,
+        /// A head, its framing (`None`, `Length(n)`, `Chunked`), and the body decoded from the
+        /// rest of the input when chunked (`Err` when malformed or incomplete).
+        Head { method: String, target: String, framing: String, body: Option<Result<Vec<u8>, String>> },
+    }
+
+    /// Reads one request head from `input` under default limits, then a chunked body if the
+    /// head announces one, feeding the decoder `piece` bytes at a time.
+    pub fn read_request(input: &[u8], piece: usize) -> Read {
+        let limits = crate::server::head::Limits { max_headers: 100, max_head_bytes: 64 * 1024 };
+        let mut buf = BytesMut::from(input);
+        match crate::server::head::parse(&mut buf, &limits) {
+            Err(e) => Read::Refused(e.status.as_u16()),
+            Ok(None) => Read::Partial,
+            Ok(Some(head)) => {
+                let framing = format!("{:?}", head.framing);
+                let body = (head.framing == crate::server::head::Framing::Chunked)
+                    .then(|| crate::server::chunked::decode_all(&buf, piece.max(1)));
+                Read::Head { method: head.parts.method.to_string(), target: head.parts.uri.to_string(), framing, body }
+            }
+        }
+    }
+}

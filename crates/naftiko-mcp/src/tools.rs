@@ -9,6 +9,7 @@ use bytes::Bytes;
 use naftiko_engine::inputs::Inputs;
 use naftiko_engine::invoke::{Engine, InvokeError, OutBody, Outcome};
 use naftiko_engine::plan::Tool as ToolPlan;
+use naftiko_engine::secret::Redactor;
 use rmcp::model::{CallToolResult, ContentBlock, Tool};
 use serde_json::{Map, Value, json};
 
@@ -108,7 +109,7 @@ impl ToolEntry {
         let Value::Object(args) = args else { unreachable!("built as an object above") };
         let inputs = Inputs::from_map(args);
         match engine.invoke(&self.plan.handler, &inputs).await {
-            Ok(outcome) => ToolReply::of(outcome, wrap),
+            Ok(outcome) => ToolReply::of(outcome, wrap, engine.redactor()),
             Err(e) => ToolReply::Error(invoke_error_text(&e)),
         }
     }
@@ -132,7 +133,7 @@ pub(crate) enum ToolReply {
 }
 
 impl ToolReply {
-    fn of(outcome: Outcome, wrap: bool) -> ToolReply {
+    fn of(outcome: Outcome, wrap: bool, redactor: &Redactor) -> ToolReply {
         let status = outcome.status;
         if status.is_redirection() {
             // Redirects are not followed: an empty (`null`) success would hide that nothing came.
@@ -149,7 +150,8 @@ impl ToolReply {
         }
         if status.as_u16() >= 400 {
             let call = outcome.call.as_ref().map(|c| c.to_string()).unwrap_or_else(|| "the upstream".into());
-            let excerpt = outcome.body.excerpt(500);
+            // The upstream's words, without a bind value it may have echoed.
+            let excerpt = redactor.scrub(&outcome.body.excerpt(500)).into_owned();
             let reason = status.canonical_reason().unwrap_or("");
             let text = if excerpt.is_empty() {
                 format!("upstream {call} answered {} {reason}", status.as_u16())

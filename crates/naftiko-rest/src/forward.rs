@@ -17,7 +17,7 @@ use naftiko_engine::containment::forward_target;
 use naftiko_engine::expr::Scope;
 use naftiko_engine::http::{ReplyHeaders, StreamingBody, UpstreamBody, UpstreamRequest, framing};
 use naftiko_engine::inputs::Inputs;
-use naftiko_engine::invoke::{Engine, InvokeError, describe};
+use naftiko_engine::invoke::{Engine, InvokeError};
 use naftiko_engine::plan::ForwardPlan;
 
 use crate::problem::{Problem, invoke_error};
@@ -89,6 +89,8 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
     let request = UpstreamRequest {
         call: CallSite { namespace: plan.namespace.clone(), operation: "forward".into() },
         method: parts.method.clone(),
+        // Shown with `***` for the base's bind values.
+        shown_url: plan.shown_url(&url),
         url,
         query: Vec::new(),
         headers,
@@ -96,7 +98,7 @@ pub(crate) async fn forward(engine: &Engine, plan: &ForwardPlan, raw_tail: &str,
         auth,
     };
     if engine.is_dry_run() {
-        let mut r = Response::new(Body::from(describe(&request).to_string()));
+        let mut r = Response::new(Body::from(engine.describe(&request).to_string()));
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         return r;
     }

@@ -10,6 +10,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 use naftiko_engine::inbound::InboundAuth;
 use naftiko_engine::invoke::{Engine, OutBody, Outcome};
 use naftiko_engine::plan::{RestAdapter, RestOperation, Route};
+use naftiko_engine::secret::Redactor;
 
 use crate::problem::{Problem, invoke_error};
 use crate::{forward, inputs};
@@ -188,7 +189,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Request) -> Response {
     };
     let result = state.engine.invoke(&op.handler, &inputs).await;
     let mut response = match result {
-        Ok(outcome) => render(outcome),
+        Ok(outcome) => render(outcome, state.engine.redactor()),
         Err(e) => invoke_error(&e).into_response(),
     };
     if is_head {
@@ -237,10 +238,11 @@ async fn refuse_method(
 }
 
 /// Renders an outcome: 2xx/3xx/4xx as they came (shaped when mapped), 5xx as 502.
-fn render(outcome: Outcome) -> Response {
+fn render(outcome: Outcome, redactor: &Redactor) -> Response {
     if outcome.status.is_server_error() {
         let call = outcome.call.map(|c| c.to_string()).unwrap_or_else(|| "the upstream".into());
-        let excerpt = outcome.body.excerpt(300);
+        // The upstream's words, without a bind value it may have echoed.
+        let excerpt = redactor.scrub(&outcome.body.excerpt(300)).into_owned();
         let detail = if excerpt.is_empty() {
             format!("upstream {call} answered {}", outcome.status)
         } else {

@@ -1,5 +1,5 @@
-//! Typed upstream failures. Each names the call and the URL without its query string, and
-//! never contains a secret.
+//! Typed upstream failures. Each names the call and the URL as shown (bind values as `***`)
+//! without its query string, and never contains a secret.
 
 use std::time::Duration;
 
@@ -94,6 +94,25 @@ impl UpstreamError {
             | UpstreamError::InvalidRequest { call, .. }
             | UpstreamError::DigestFailed { call, .. } => call,
         }
+    }
+
+    /// The same error with every value `redactor` knows scrubbed from its URL and reason (the
+    /// safety net behind the URL's display form: a bind value can reach a URL indirectly, through
+    /// a `with` mapping, say).
+    pub fn redacted(mut self, redactor: &crate::secret::Redactor) -> UpstreamError {
+        if redactor.is_empty() {
+            return self;
+        }
+        match &mut self {
+            UpstreamError::Unavailable { url, reason, .. }
+            | UpstreamError::InvalidRequest { url, reason, .. }
+            | UpstreamError::DigestFailed { url, reason, .. } => {
+                redactor.scrub_in_place(url);
+                redactor.scrub_in_place(reason);
+            }
+            UpstreamError::Timeout { url, .. } | UpstreamError::TooLarge { url, .. } => redactor.scrub_in_place(url),
+        }
+        self
     }
 
     pub(crate) fn from_reqwest(

@@ -22,7 +22,7 @@ use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 
 use crate::CallSite;
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 
 pub use error::UpstreamError;
 pub use h1::BodyStream;
@@ -47,6 +47,16 @@ pub struct ExecutorConfig {
     /// Whether `http://` calls use the executor's own HTTP/1.1 connections (the default) rather
     /// than the shared client that serves `https://`.
     pub own_plain_http: bool,
+    /// The capability's bind values, scrubbed from every error and log line the executor writes:
+    /// the safety net behind the URLs' display forms ([`UpstreamRequest::shown_url`]).
+    pub redactor: Redactor,
+    /// Called after a buffered reply body of at least [`LARGE_BODY_BYTES`] is freed — dropped by
+    /// the executor (refused over the size limit, failed or timed out midway), or by whoever held
+    /// it last once it was delivered: the program's allocator can give that memory back to the
+    /// system now rather than when the thread next allocates (an idle worker may not for hours).
+    /// The `naftiko` binary registers mimalloc's `mi_collect`; a library user with another
+    /// allocator may leave it unset.
+    pub release_memory: Option<fn()>,
 }
 
 impl Default for ExecutorConfig {
@@ -58,9 +68,16 @@ impl Default for ExecutorConfig {
             pool_idle_per_host: 256,
             user_agent: format!("naftiko/{}", env!("CARGO_PKG_VERSION")),
             own_plain_http: true,
+            redactor: Redactor::default(),
+            release_memory: None,
         }
     }
 }
+
+/// How much of a reply body must have been buffered and dropped for
+/// [`ExecutorConfig::release_memory`] to be called (smaller bodies are reused by the allocator
+/// soon enough, and the call is not free).
+pub const LARGE_BODY_BYTES: usize = 1024 * 1024;
 
 /// How long an idle upstream connection is kept.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -89,6 +106,9 @@ pub struct UpstreamRequest {
     pub method: Method,
     /// The URL, already percent-encoded (may carry a query).
     pub url: String,
+    /// The URL as logs and messages show it, when `url` holds a bind value: the same URL with
+    /// `***` in its place. `None` when `url` can be shown as it is.
+    pub shown_url: Option<String>,
     /// Extra query pairs, encoded here; arrays are already repeated pairs.
     pub query: Vec<(String, String)>,
     /// Request headers.
@@ -229,6 +249,14 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+impl UpstreamRequest {
+    /// The URL to show people: [`Self::shown_url`] when set, else the URL. It still holds its
+    /// query: the executor's messages cut it, dry runs (whose values are rendered as `***`) keep it.
+    pub fn display_url(&self) -> &str {
+        self.shown_url.as_deref().unwrap_or(&self.url)
+    }
+}
+
 /// The URL without its query string (safe to show: query values can be credentials).
 pub(crate) fn redacted_url(url: &str) -> String {
     let end = url.bytes().position(|b| b == b'?' || b == b'#').unwrap_or(url.len());
@@ -279,48 +307,56 @@ impl HttpExecutor {
         let started = Instant::now();
         let deadline = self.inner.config.total_timeout;
         let limit = self.inner.config.max_response_bytes;
+        // How much body was buffered, seen after the exchange ends however it ends (a timeout
+        // drops its buffers with it).
+        let mut buffered = 0usize;
         let exchange = async {
             let Reply { status, headers, mut body } = self.exchange(&mut req).await?;
             let ctx = self.ctx(&req);
             if body.content_length().is_some_and(|len| len > limit as u64) {
                 return Err(ctx.too_large(limit));
             }
-            // A body read in one piece (the usual case) is kept as it is, without a copy.
-            let mut first: Option<Bytes> = None;
-            let mut joined = BytesMut::new();
-            let mut total = 0usize;
+            let mut gathered = Gathered::new(body.content_length());
             let unreadable = |e: std::io::Error| {
                 ctx.unavailable(format!("the response body could not be read ({})", without_os_error(&e)))
             };
             while let Some(chunk) = body.chunk().await.map_err(unreadable)? {
-                total += chunk.len();
-                if total > limit {
+                buffered += chunk.len();
+                if buffered > limit {
                     return Err(ctx.too_large(limit));
                 }
-                if first.is_none() && joined.is_empty() {
-                    first = Some(chunk);
-                } else {
-                    if let Some(f) = first.take() {
-                        joined.extend_from_slice(&f);
-                    }
-                    joined.extend_from_slice(&chunk);
-                }
+                gathered.push(chunk);
             }
-            Ok((status, headers, first.unwrap_or_else(|| joined.freeze())))
+            Ok((status, headers, gathered.finish()))
         };
         let outcome = tokio::time::timeout(deadline, pin!(exchange)).await;
         let result = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)));
         let elapsed = started.elapsed();
         let (call, method) = (&req.call, &req.method);
+        let redactor = &self.inner.config.redactor;
+        let result = result.map_err(|e| e.redacted(redactor));
         match &result {
             Ok((status, _, body)) => {
-                tracing::debug!(call = %call, %method, url = %redacted_url(&req.url), status = status.as_u16(), bytes = body.len(), elapsed_ms = elapsed.as_millis() as u64, "upstream call")
+                tracing::debug!(call = %call, %method, url = %redactor.shown(&redacted_url(req.display_url())), status = status.as_u16(), bytes = body.len(), elapsed_ms = elapsed.as_millis() as u64, "upstream call")
             }
             Err(e) => {
-                tracing::debug!(call = %call, %method, url = %redacted_url(&req.url), error = %e, elapsed_ms = elapsed.as_millis() as u64, "upstream call failed")
+                // The body read so far is gone with the exchange: its memory can go back now.
+                if buffered >= LARGE_BODY_BYTES
+                    && let Some(release) = self.inner.config.release_memory
+                {
+                    release();
+                }
+                tracing::debug!(call = %call, %method, url = %redactor.shown(&redacted_url(req.display_url())), error = %e, elapsed_ms = elapsed.as_millis() as u64, "upstream call failed")
             }
         }
-        let (status, headers, body) = result?;
+        let (status, headers, mut body) = result?;
+        if body.len() >= LARGE_BODY_BYTES
+            && let Some(release) = self.inner.config.release_memory
+        {
+            // Wherever the body ends up (written to a caller, decoded, cut to an excerpt), its
+            // memory is given back when its last piece is dropped.
+            body = Bytes::from_owner(ReleasedOnDrop { bytes: body, release });
+        }
         Ok(UpstreamResponse { status, headers, body, elapsed })
     }
 
@@ -329,14 +365,23 @@ impl HttpExecutor {
     pub async fn send_streaming(&self, mut req: UpstreamRequest) -> Result<StreamingResponse, UpstreamError> {
         let deadline = self.inner.config.total_timeout;
         let outcome = tokio::time::timeout(deadline, pin!(self.exchange(&mut req))).await;
-        let Reply { status, headers, body } = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline)))?;
-        tracing::debug!(call = %req.call, method = %req.method, url = %redacted_url(&req.url), status = status.as_u16(), "upstream call (streaming)");
+        let redactor = &self.inner.config.redactor;
+        let reply = outcome.unwrap_or_else(|_| Err(self.ctx(&req).timeout(deadline))).map_err(|e| e.redacted(redactor));
+        let Reply { status, headers, body } = reply.inspect_err(|e| {
+            tracing::debug!(call = %req.call, method = %req.method, url = %redactor.shown(&redacted_url(req.display_url())), error = %e, "upstream call failed (streaming)");
+        })?;
+        tracing::debug!(call = %req.call, method = %req.method, url = %redactor.shown(&redacted_url(req.display_url())), status = status.as_u16(), "upstream call (streaming)");
         Ok(StreamingResponse { status, headers, body: body.into_streaming() })
     }
 
     /// What errors about `req` name.
     fn ctx<'r>(&self, req: &'r UpstreamRequest) -> Ctx<'r> {
-        Ctx { call: &req.call, method: &req.method, url: &req.url, connect_timeout: self.inner.config.connect_timeout }
+        Ctx {
+            call: &req.call,
+            method: &req.method,
+            url: req.display_url(),
+            connect_timeout: self.inner.config.connect_timeout,
+        }
     }
 
     /// One request, with the digest round-trip when asked for. Its headers, query and body are
@@ -346,6 +391,7 @@ impl HttpExecutor {
         let mut extra_query = std::mem::take(&mut req.query);
         let body = std::mem::replace(&mut req.body, UpstreamBody::None);
         let UpstreamRequest { call, method, url, auth, .. } = &*req;
+        let shown = req.display_url();
         let mut full_url = std::borrow::Cow::Borrowed(url.as_str());
         if let Some(Auth::ApiKeyQuery { name, value }) = auth {
             extra_query.push((name.clone(), value.expose().to_string()));
@@ -390,7 +436,7 @@ impl HttpExecutor {
         let digest_failed = |reason: &str| UpstreamError::DigestFailed {
             call: call.clone(),
             method: method.clone(),
-            url: redacted_url(url),
+            url: redacted_url(shown),
             reason: reason.to_string(),
         };
         let challenge = reply
@@ -489,6 +535,83 @@ impl HttpExecutor {
     }
 }
 
+/// A reply body as it is read. A body read in one piece (the usual case) is kept as it is,
+/// without a copy. Otherwise one of declared length is copied into one buffer of that size as it
+/// arrives, and one of unknown length (chunked, until close) is kept in its pieces and joined once
+/// at its end: never a buffer grown by doubling, which held up to three times the limit while a
+/// reply that was then refused was read.
+struct Gathered {
+    declared: Option<usize>,
+    /// The first piece, while it is the only one (no allocation on the usual path).
+    first: Option<Bytes>,
+    /// The pieces from the first on, once there are two (unknown length).
+    pieces: Vec<Bytes>,
+    /// The body so far, once there are two pieces (declared length).
+    joined: BytesMut,
+}
+
+impl Gathered {
+    fn new(declared: Option<u64>) -> Gathered {
+        let declared = declared.and_then(|n| usize::try_from(n).ok());
+        Gathered { declared, first: None, pieces: Vec::new(), joined: BytesMut::new() }
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if chunk.is_empty() {
+            return;
+        }
+        let Some(first) = self.first.take() else {
+            match self.declared {
+                _ if self.pieces.is_empty() && self.joined.is_empty() => self.first = Some(chunk),
+                Some(_) => self.joined.extend_from_slice(&chunk),
+                None => self.pieces.push(chunk),
+            }
+            return;
+        };
+        match self.declared {
+            Some(len) => {
+                self.joined.reserve(len);
+                self.joined.extend_from_slice(&first);
+                self.joined.extend_from_slice(&chunk);
+            }
+            None => self.pieces.extend([first, chunk]),
+        }
+    }
+
+    fn finish(self) -> Bytes {
+        if let Some(first) = self.first {
+            return first;
+        }
+        if self.pieces.is_empty() {
+            return self.joined.freeze();
+        }
+        let mut all = BytesMut::with_capacity(self.pieces.iter().map(Bytes::len).sum());
+        for piece in &self.pieces {
+            all.extend_from_slice(piece);
+        }
+        all.freeze()
+    }
+}
+
+/// A large reply body that calls [`ExecutorConfig::release_memory`] once it is freed.
+struct ReleasedOnDrop {
+    bytes: Bytes,
+    release: fn(),
+}
+
+impl AsRef<[u8]> for ReleasedOnDrop {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for ReleasedOnDrop {
+    fn drop(&mut self) {
+        drop(std::mem::take(&mut self.bytes));
+        (self.release)();
+    }
+}
+
 /// Where a request goes: taken apart without a `Url` when it is plain http in normal form.
 enum Target<'u> {
     Plain(url_cache::Plain<'u>),
@@ -508,8 +631,8 @@ impl Target<'_> {
     }
 }
 
-/// What an upstream error names: the call, its method and its URL without query (`url` is the
-/// whole URL: it is cut when a message is made, never before — most calls make none).
+/// What an upstream error names: the call, its method and its URL as shown without query (`url`
+/// is the whole shown URL: it is cut when a message is made, never before — most calls make none).
 struct Ctx<'a> {
     call: &'a CallSite,
     method: &'a Method,
@@ -668,6 +791,7 @@ mod tests {
             call: CallSite { namespace: "ns".into(), operation: "op".into() },
             method: Method::GET,
             url,
+            shown_url: None,
             query: vec![("cursor".into(), "QUERY-VALUE".into())],
             headers: HeaderMap::new(),
             body: UpstreamBody::None,
@@ -717,6 +841,131 @@ mod tests {
             for secret in ["URL-VALUE", "QUERY-VALUE", "KEY-VALUE", "api_key", "secret="] {
                 assert!(!text.contains(secret), "{secret} in {text}");
             }
+        }
+    }
+
+    #[test]
+    fn bodies_are_gathered_without_a_copy_in_one_piece_and_joined_once_otherwise() {
+        let piece = Bytes::from_static(b"abc");
+        for declared in [None, Some(3)] {
+            let mut g = Gathered::new(declared);
+            g.push(Bytes::new());
+            g.push(piece.clone());
+            let whole = g.finish();
+            assert_eq!(whole.as_ptr(), piece.as_ptr(), "one piece is kept as it is ({declared:?})");
+        }
+        for declared in [None, Some(9)] {
+            let mut g = Gathered::new(declared);
+            for p in ["abc", "", "def", "ghi"] {
+                g.push(Bytes::from(p));
+            }
+            let joined = g.joined.capacity();
+            assert_eq!(&g.finish()[..], b"abcdefghi", "{declared:?}");
+            if declared.is_some() {
+                assert_eq!(joined, 9, "one buffer of the declared size");
+            }
+        }
+        assert!(Gathered::new(None).finish().is_empty());
+    }
+
+    /// Calls of the release hook in [`large_bodies_are_released_on_both_transports`].
+    static RELEASED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn count_release() {
+        RELEASED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The release hook runs once a large buffered body is dropped — refused over the limit,
+    /// failed midway, or handed on and then dropped — on the own connections and on the shared
+    /// client alike, and never for a small one.
+    #[tokio::test]
+    async fn large_bodies_are_released_on_both_transports() {
+        use std::sync::atomic::Ordering::SeqCst;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&head).into_owned();
+                    // /big: 8 MiB chunked; /ok: 1.5 MiB chunked; /cut: 4 MiB declared, 2 sent.
+                    let (size, declared) = if text.starts_with("GET /big") {
+                        (8 << 20, None)
+                    } else if text.starts_with("GET /ok") {
+                        (3 << 19, None)
+                    } else if text.starts_with("GET /cut") {
+                        (2 << 20, Some(4 << 20))
+                    } else {
+                        (10, None)
+                    };
+                    let framing = match declared {
+                        Some(n) => format!("content-length: {n}"),
+                        None => "transfer-encoding: chunked".to_string(),
+                    };
+                    let _ = s.write_all(format!("HTTP/1.1 200 OK\r\n{framing}\r\n\r\n").as_bytes()).await;
+                    let block = vec![b'x'; 64 * 1024];
+                    let mut sent = 0;
+                    while sent < size {
+                        let n = block.len().min(size - sent);
+                        let piece = if declared.is_some() {
+                            block[..n].to_vec()
+                        } else {
+                            [format!("{n:x}\r\n").as_bytes(), &block[..n], b"\r\n"].concat()
+                        };
+                        if s.write_all(&piece).await.is_err() {
+                            return;
+                        }
+                        sent += n;
+                    }
+                    if declared.is_none() {
+                        let _ = s.write_all(b"0\r\n\r\n").await;
+                    }
+                });
+            }
+        });
+        let request = |path: &str| UpstreamRequest {
+            call: CallSite { namespace: "ns".into(), operation: "op".into() },
+            method: Method::GET,
+            url: format!("http://127.0.0.1:{port}{path}"),
+            shown_url: None,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: UpstreamBody::None,
+            auth: None,
+        };
+        for own_plain_http in [true, false] {
+            let executor = HttpExecutor::new(ExecutorConfig {
+                max_response_bytes: 4 << 20,
+                own_plain_http,
+                release_memory: Some(count_release),
+                ..Default::default()
+            });
+            let before = RELEASED.load(SeqCst);
+            let small = executor.send(request("/small")).await.unwrap();
+            drop(small);
+            assert_eq!(RELEASED.load(SeqCst), before, "a small body is left to the allocator");
+            let refused = executor.send(request("/big")).await.unwrap_err();
+            assert!(matches!(refused, UpstreamError::TooLarge { .. }), "{refused}");
+            assert_eq!(RELEASED.load(SeqCst), before + 1, "refused (own connections: {own_plain_http})");
+            let cut = executor.send(request("/cut")).await.unwrap_err();
+            assert!(matches!(cut, UpstreamError::Unavailable { .. }), "{cut}");
+            assert_eq!(RELEASED.load(SeqCst), before + 2, "failed midway (own connections: {own_plain_http})");
+            let ok = executor.send(request("/ok")).await.unwrap();
+            assert_eq!(ok.body.len(), 3 << 19);
+            let piece = ok.body.slice(..10);
+            drop(ok);
+            assert_eq!(RELEASED.load(SeqCst), before + 2, "not while a piece of it lives");
+            drop(piece);
+            assert_eq!(RELEASED.load(SeqCst), before + 3, "handed on, then dropped");
         }
     }
 

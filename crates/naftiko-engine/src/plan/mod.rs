@@ -118,6 +118,9 @@ pub struct ForwardPlan {
     pub namespace: String,
     /// The target base URI (bind variables resolved).
     pub base_uri: String,
+    /// The base URI as logs, messages and dry runs show it: bind values as `***`. `None` when
+    /// `base_uri` holds none and can be shown as it is.
+    pub base_shown: Option<String>,
     /// The base URI taken apart once, when it is in plain form: what each forwarded URL is
     /// checked to stay inside of.
     pub base_plain: Option<crate::http::Plain<'static>>,
@@ -130,6 +133,24 @@ pub struct ForwardPlan {
     pub headers: Vec<(HeaderName, Tpl)>,
     /// The target's authentication.
     pub auth: Option<AuthPlan>,
+}
+
+impl ForwardPlan {
+    /// The base URI to show people (bind values as `***`).
+    pub fn shown_base(&self) -> &str {
+        self.base_shown.as_deref().unwrap_or(&self.base_uri)
+    }
+
+    /// How to show `url`, a target built on [`Self::base_uri`]: `None` when it can be shown as
+    /// it is, else the same URL with the shown base in front.
+    pub fn shown_url(&self, url: &str) -> Option<String> {
+        let shown = self.base_shown.as_deref()?;
+        let base = self.base_uri.trim_end_matches('/');
+        Some(match url.strip_prefix(base) {
+            Some(rest) => format!("{}{rest}", shown.trim_end_matches('/')),
+            None => shown.to_string(),
+        })
+    }
 }
 
 /// A compiled MCP adapter.
@@ -314,6 +335,12 @@ fn diag(span: Span, message: impl Into<String>) -> Diagnostic {
 }
 
 impl Capability {
+    /// What keeps the capability's bind values out of text for people (errors, logs): give it
+    /// to the executor ([`crate::http::ExecutorConfig::redactor`]) and the program's log writer.
+    pub fn redactor(&self) -> crate::secret::Redactor {
+        crate::secret::Redactor::new(self.vocab.binds.values())
+    }
+
     /// Compiles a document whose checks passed. Errors are diagnostics (they should not occur
     /// for a checked document, but a bad `--base-uri` or bind value can cause them).
     pub fn compile(doc: &Document, binds: &BindValues, options: &Options) -> Result<Capability, Vec<Diagnostic>> {
@@ -595,6 +622,9 @@ fn compile_forward(
     if let Some(m) = missing {
         return Err(format!("the forward target's `baseUri` needs `{m}`, which is not a bind variable"));
     }
+    let base_shown = base_tpl
+        .uses_binds()
+        .then(|| base_tpl.render(&crate::expr::Scope { redact: true, ..crate::expr::Scope::of(&inputs) }).0);
     let headers = c
         .input_parameters
         .iter()
@@ -614,6 +644,7 @@ fn compile_forward(
         namespace: target.value.clone(),
         base_plain,
         base_uri,
+        base_shown,
         tail_var: vars.last().cloned(),
         trusted_headers: f
             .trusted_headers

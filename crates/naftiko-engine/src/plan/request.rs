@@ -33,6 +33,9 @@ pub struct RequestPlan {
     pub base: Tpl,
     /// The resource path: literal pieces and placeholders.
     pub path: Vec<PathPiece>,
+    /// True when a bind value is substituted into the URL (`http://host/bot{{TOKEN}}`): each
+    /// request then also renders its URL for showing, with `***` in its place.
+    pub secret_url: bool,
     /// Query, header, cookie and body parameters.
     pub params: Vec<ParamPlan>,
     /// How the request body is made.
@@ -199,6 +202,8 @@ impl RequestPlan {
                 }),
             }
         }
+        let secret_url =
+            base.uses_binds() || path.iter().any(|p| matches!(p, PathPiece::Var(_, Some(t)) if t.uses_binds()));
         let body = compile_body(op.body.as_ref(), &params, vocab)?;
         let auth = match &c.authentication {
             Some(a) => compile_auth(a, vocab)?,
@@ -211,6 +216,7 @@ impl RequestPlan {
             method,
             base,
             path,
+            secret_url,
             params,
             body,
             auth,
@@ -224,6 +230,9 @@ impl RequestPlan {
     pub fn build(&self, scope: &Scope) -> Result<UpstreamRequest, Vec<InputProblem>> {
         let mut problems = Vec::new();
         let url = self.url(scope, &mut problems);
+        // What logs and messages show: the same URL with `***` for each bind value.
+        let shown_url =
+            (self.secret_url && !scope.redact).then(|| self.url(&Scope { redact: true, ..*scope }, &mut Vec::new()));
         let mut headers = HeaderMap::new();
         let mut query: Vec<(String, String)> = Vec::new();
         let mut cookies: Vec<String> = Vec::new();
@@ -280,7 +289,16 @@ impl RequestPlan {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(UpstreamRequest { call: self.call.clone(), method: self.method.clone(), url, query, headers, body, auth })
+        Ok(UpstreamRequest {
+            call: self.call.clone(),
+            method: self.method.clone(),
+            url,
+            shown_url,
+            query,
+            headers,
+            body,
+            auth,
+        })
     }
 
     fn param_value(&self, p: &ParamPlan, scope: &Scope) -> Option<Value> {

@@ -78,6 +78,25 @@ impl Chunked {
     }
 }
 
+/// Decodes a whole chunked body from `input` fed `piece` bytes at a time (the fuzz targets'
+/// entry): the body, or why it is malformed or incomplete. Never more body than input.
+pub(crate) fn decode_all(input: &[u8], piece: usize) -> Result<Vec<u8>, String> {
+    let mut state = Chunked::Size;
+    let mut buf = BytesMut::new();
+    let mut body = Vec::new();
+    let mut rest = input.chunks(piece.max(1));
+    loop {
+        match state.step(&mut buf)? {
+            Step::Data(d) => body.extend_from_slice(&d),
+            Step::End => return Ok(body),
+            Step::NeedMore => match rest.next() {
+                Some(p) => buf.extend_from_slice(p),
+                None => return Err("incomplete".into()),
+            },
+        }
+    }
+}
+
 /// Takes one CRLF-terminated line off `buf` (without its CRLF).
 fn take_line(buf: &mut BytesMut) -> Result<Option<Bytes>, String> {
     match buf.iter().position(|b| *b == b'\n') {

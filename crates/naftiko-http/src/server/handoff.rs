@@ -62,7 +62,7 @@ async fn accept_loop(listener: std::net::TcpListener, mut outlets: Vec<Outlet>, 
     let listener = match tokio::net::TcpListener::from_std(listener) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("naftiko: cannot accept connections: {e}");
+            tracing::error!("cannot accept connections: {e}");
             return;
         }
     };

@@ -4,10 +4,10 @@
 //! bodies to a handler, under one [`ConnectionPolicy`]. See docs/behaviour.md ("The HTTP
 //! server") for what it accepts and docs/operations.md for the limits.
 
-mod chunked;
+pub(crate) mod chunked;
 mod conn;
 pub mod handoff;
-mod head;
+pub(crate) mod head;
 pub mod policy;
 mod respond;
 #[cfg(test)]
