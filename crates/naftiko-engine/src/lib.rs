@@ -11,6 +11,8 @@ pub mod binds;
 pub mod decode;
 pub mod expr;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod inbound;
 pub mod inputs;

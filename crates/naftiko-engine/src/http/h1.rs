@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Largest response head accepted.
@@ -88,9 +88,22 @@ struct Idle {
 
 /// One connection and what was read from it beyond the last response.
 #[derive(Debug)]
-struct Conn {
-    stream: TcpStream,
+pub(crate) struct Conn<S = TcpStream> {
+    stream: S,
     buf: BytesMut,
+}
+
+/// What a reply is read from: a TCP connection in service, bytes in memory for the fuzz targets
+/// ([`crate::fuzzing`]). Reading replies is generic over it; writing requests and pooling are TCP's.
+pub(crate) trait Transport: AsyncRead + Unpin + Send + Sized + 'static {
+    /// Takes back a connection whose reply was read to its end, with nothing left over.
+    fn check_in(pool: &Pool, key: &Arc<str>, conn: Conn<Self>);
+}
+
+impl Transport for TcpStream {
+    fn check_in(pool: &Pool, key: &Arc<str>, conn: Conn) {
+        pool.checkin(key, conn);
+    }
 }
 
 /// A request, ready to be written.
@@ -115,18 +128,18 @@ pub(crate) enum Body {
 
 /// A response whose body is still to be read.
 #[derive(Debug)]
-pub(crate) struct Response {
+pub(crate) struct Response<S = TcpStream> {
     pub status: StatusCode,
     /// End-to-end fields only.
     pub headers: WireFields,
-    pub body: ResponseBody,
+    pub body: ResponseBody<S>,
 }
 
 /// The body of a response, read from its connection on demand; the connection returns to the
 /// pool when the body has been read to its end.
 #[derive(Debug)]
-pub(crate) struct ResponseBody {
-    conn: Option<Conn>,
+pub(crate) struct ResponseBody<S = TcpStream> {
+    conn: Option<Conn<S>>,
     state: Framing,
     length: Option<u64>,
     reusable: bool,
@@ -253,19 +266,7 @@ impl Pool {
                 Err(e) => Err(e),
             };
             match outcome {
-                Ok(parsed) => {
-                    let Head { status, headers, state, reusable } = parsed;
-                    let length = match state {
-                        Framing::Length(n) => Some(n),
-                        Framing::Done => Some(0),
-                        _ => None,
-                    };
-                    let mut body = ResponseBody { conn: Some(conn), state, length, reusable, pool: self.clone(), key };
-                    if state == Framing::Done || state == Framing::Length(0) {
-                        body.finish();
-                    }
-                    return Ok(Response { status, headers, body });
-                }
+                Ok(head) => return Ok(head.response(conn, self.clone(), key)),
                 Err(HeadError::ClosedBeforeReply(_)) if reused && retry_allowed => {
                     // The server closed the idle connection as we sent: once more, on a new one.
                     may_reuse = false;
@@ -284,6 +285,23 @@ struct Head {
     headers: WireFields,
     state: Framing,
     reusable: bool,
+}
+
+impl Head {
+    /// The response, its body to be read from `conn` (which goes back to `pool` after it).
+    fn response<S: Transport>(self, conn: Conn<S>, pool: Arc<Pool>, key: Arc<str>) -> Response<S> {
+        let Head { status, headers, state, reusable } = self;
+        let length = match state {
+            Framing::Length(n) => Some(n),
+            Framing::Done => Some(0),
+            _ => None,
+        };
+        let mut body = ResponseBody { conn: Some(conn), state, length, reusable, pool, key };
+        if state == Framing::Done || state == Framing::Length(0) {
+            body.finish();
+        }
+        Response { status, headers, body }
+    }
 }
 
 enum HeadError {
@@ -308,11 +326,6 @@ impl Conn {
         }
         let mut probe = [0u8; 1];
         matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
-    }
-
-    async fn read_more(&mut self) -> io::Result<usize> {
-        self.buf.reserve(READ_SIZE);
-        self.stream.read_buf(&mut self.buf).await
     }
 
     async fn send(&mut self, head: &[u8], body: Body) -> Result<(), HeadError> {
@@ -361,6 +374,13 @@ impl Conn {
                 }
             }
         }
+    }
+}
+
+impl<S: AsyncRead + Unpin> Conn<S> {
+    async fn read_more(&mut self) -> io::Result<usize> {
+        self.buf.reserve(READ_SIZE);
+        self.stream.read_buf(&mut self.buf).await
     }
 
     async fn read_head(&mut self, method: &Method) -> Result<Head, HeadError> {
@@ -535,7 +555,7 @@ fn invalid(m: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, m.to_string())
 }
 
-impl ResponseBody {
+impl<S: Transport> ResponseBody<S> {
     /// The body's length when the response declared it.
     pub(crate) fn content_length(&self) -> Option<u64> {
         self.length
@@ -674,7 +694,36 @@ impl ResponseBody {
             && self.reusable
             && conn.buf.is_empty()
         {
-            self.pool.checkin(&self.key, conn);
+            S::check_in(&self.pool, &self.key, conn);
+        }
+    }
+}
+
+/// Reads a reply from `stream` as [`Pool::exchange`] does once a `method` request is sent, with
+/// how many bytes were read past its head; the body is read through the response. The fuzz
+/// targets' way in ([`crate::fuzzing`]): `stream` serves bytes from memory, and no pool keeps it.
+pub(crate) async fn read_reply<S: Transport>(stream: S, method: &Method) -> Result<(Response<S>, usize), String> {
+    let mut conn = Conn { stream, buf: BytesMut::new() };
+    match conn.read_head(method).await {
+        Ok(head) => {
+            let past_head = conn.buf.len();
+            let pool = Arc::new(Pool::new(0, Duration::ZERO, Duration::ZERO));
+            Ok((head.response(conn, pool, Arc::from("memory:0")), past_head))
+        }
+        Err(HeadError::ClosedBeforeReply(e) | HeadError::Io(e)) => Err(e.to_string()),
+        Err(HeadError::Invalid(m) | HeadError::BadRequest(m)) => Err(m),
+    }
+}
+
+impl<S> ResponseBody<S> {
+    /// How the body is framed, as the head decided (before any of it is read).
+    pub(crate) fn framing(&self) -> crate::fuzzing::Framing {
+        use crate::fuzzing::Framing as F;
+        match self.state {
+            Framing::Length(n) => F::Length(n),
+            Framing::ChunkSize | Framing::ChunkData(_) | Framing::ChunkDataEnd | Framing::Trailers => F::Chunked,
+            Framing::UntilClose => F::UntilClose,
+            Framing::Done => F::Empty,
         }
     }
 }

@@ -26,9 +26,11 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use crate::CallSite;
 use crate::secret::Secret;
 
+pub(crate) use auth::apply as apply_auth;
 pub use error::UpstreamError;
 pub use fields::{ReplyHeaders, WireFields};
 pub use h1::BodyStream;
+pub(crate) use h1::{Conn, Pool, Transport, read_reply};
 pub use url_cache::parse as parse_url;
 pub use url_cache::{Origin, Plain, plain as plain_url, plain_rest};
 
