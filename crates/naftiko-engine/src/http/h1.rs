@@ -547,6 +547,18 @@ fn content_length_line(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// The size a chunk-size line gives (RFC 9112 §7.1): hex digits, then blanks and extensions
+/// after a `;`, skipped unread (their bytes need not be UTF-8). A line break may not hide in it.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let rest = &line[digits..];
+    let rest = &rest[rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count()..];
+    if digits == 0 || !(rest.is_empty() || rest[0] == b';') || rest.iter().any(|&b| b == b'\r' || b == b'\n') {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(&line[..digits]).ok()?, 16).ok()
+}
+
 fn early_end() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "the response body ended early")
 }
@@ -633,17 +645,10 @@ impl<S: Transport> ResponseBody<S> {
                         }
                         continue;
                     }
-                    let text = std::str::from_utf8(&line[..end]).unwrap_or("");
-                    let digits = text.split(';').next().unwrap_or("").trim();
-                    let size = digits
-                        .bytes()
-                        .all(|b| b.is_ascii_hexdigit())
-                        .then(|| u64::from_str_radix(digits, 16).ok())
-                        .flatten()
-                        .ok_or_else(|| {
-                            self.conn = None;
-                            invalid("invalid chunk size")
-                        })?;
+                    let size = chunk_size(&line[..end]).ok_or_else(|| {
+                        self.conn = None;
+                        invalid("invalid chunk size")
+                    })?;
                     self.state = if size == 0 { Framing::Trailers } else { Framing::ChunkData(size) };
                 }
                 Framing::ChunkDataEnd => {
@@ -967,6 +972,18 @@ mod tests {
         assert_eq!(names, [b"X-End"]);
         assert_eq!(resp.headers.content_length(), None);
         assert_eq!(resp.headers.into_map().len(), 1);
+    }
+
+    #[test]
+    fn a_chunk_extension_not_in_utf8_is_skipped_and_sizes_are_read_strictly() {
+        // Found by fuzzing (response_reader): `5;\xffxt=1` was refused because the line was not
+        // UTF-8, while ` 5` and `5\n` passed as 5 (the line was trimmed of any whitespace).
+        assert_eq!(chunk_size(b"5;\xffxt=1"), Some(5));
+        assert_eq!(chunk_size(b"1A \t;name=\"v\""), Some(26));
+        assert_eq!(chunk_size(b"0"), Some(0));
+        for bad in [&b" 5"[..], b"5\n", b"5\r", b"+5", b"5 x", b"", b";x", b"5;a\nb", b"10000000000000000"] {
+            assert_eq!(chunk_size(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[tokio::test]
