@@ -12,6 +12,8 @@ pub mod containment;
 pub mod decode;
 pub mod expr;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod inbound;
 pub mod inputs;

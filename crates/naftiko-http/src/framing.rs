@@ -160,7 +160,7 @@ pub fn chunk_size(line: &[u8]) -> Option<u64> {
     let rest = &line[digits..];
     let after_space =
         rest.iter().position(|b| !matches!(b, b' ' | b'\t')).map_or(&rest[rest.len()..], |at| &rest[at..]);
-    if !rest.is_empty() && after_space.first() != Some(&b';') {
+    if !rest.is_empty() && after_space.first() != Some(&b';') || rest.iter().any(|&b| b == b'\r' || b == b'\n') {
         return None;
     }
     let text = std::str::from_utf8(&line[..digits]).ok()?;

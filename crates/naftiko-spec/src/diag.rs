@@ -278,8 +278,15 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     d[a.len()][b.len()]
 }
 
+/// Longest name (in bytes) a suggestion is looked for: the edit distance takes time and memory
+/// quadratic in the length, and names in real files are far shorter.
+const MAX_SUGGESTED_BYTES: usize = 128;
+
 /// The candidate closest to `word`, if it is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if word.len() > MAX_SUGGESTED_BYTES {
+        return None;
+    }
     let norm = |s: &str| s.to_ascii_lowercase().replace(['-', '_'], "");
     let w = norm(word);
     let mut best: Option<(usize, &str)> = None;
@@ -312,6 +319,18 @@ mod tests {
         assert_eq!(did_you_mean("input_parameters", keys), Some("inputParameters"));
         assert_eq!(did_you_mean("cal", keys), Some("call"));
         assert_eq!(did_you_mean("zzzzzz", keys), None);
+    }
+
+    #[test]
+    fn no_suggestion_is_searched_for_a_very_long_name() {
+        // Found with the load_document fuzz target (`call: things.<20 000 letters>b` beside an
+        // operation of 20 000 letters): the edit distance table took 3 GB.
+        let name = "a".repeat(20_000);
+        let long = format!("{name}b");
+        assert_eq!(did_you_mean(&long, [name.as_str()]), None);
+        let typo = format!("{}x", "a".repeat(100));
+        let near = "a".repeat(101);
+        assert_eq!(did_you_mean(&typo, [near.as_str()]), Some(near.as_str()), "long real names still get one");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub const MAX_NODES: usize = 2_000_000;
 pub const MAX_ALIASES: usize = 1_000;
 /// Largest document accepted, in bytes.
 pub const MAX_BYTES: usize = 16 * 1024 * 1024;
+/// Most text (scalars and keys, in bytes) that aliases may copy into one document: a few aliases
+/// of one big scalar would otherwise cost gigabytes within the node budget.
+pub const MAX_ALIAS_BYTES: usize = MAX_BYTES;
 
 /// A YAML value with the position it was written at.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,7 +171,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, YamlError> {
             span: Span::file_start(file),
         });
     }
-    Builder { file, text, nodes: 0, aliases: 0, anchors: Vec::new() }.run()
+    Builder { file, text, nodes: 0, aliases: 0, alias_bytes: 0, anchors: Vec::new() }.run()
 }
 
 /// Builds the tree from parser events, one open collection per stack frame.
@@ -177,8 +180,10 @@ struct Builder<'t> {
     text: &'t str,
     nodes: usize,
     aliases: usize,
-    /// Anchored nodes by anchor id, with their node counts.
-    anchors: Vec<Option<(Node, usize)>>,
+    /// Text copied by aliases so far.
+    alias_bytes: usize,
+    /// Anchored nodes by anchor id, with their node counts and text sizes.
+    anchors: Vec<Option<(Node, Size)>>,
 }
 
 enum Frame {
@@ -279,16 +284,26 @@ impl Builder<'_> {
                             "document exceeds a parser limit (more than {MAX_ALIASES} aliases); is this an alias bomb?"
                         )));
                     }
-                    let Some(Some((target, size))) = self.anchors.get(id) else {
+                    let Some(Some((_, size))) = self.anchors.get(id) else {
                         return Err(self.error(span, "alias refers to an unknown anchor"));
                     };
-                    let (target, size) = (target.clone(), *size);
-                    self.count(size, span).map_err(|_| {
+                    let size = *size;
+                    self.count(size.nodes, span).map_err(|_| {
                         self.error(span, format!(
                             "document exceeds a parser limit (more than {MAX_NODES} nodes once aliases are expanded); is this an alias bomb?"
                         ))
                     })?;
-                    let mut node = target;
+                    // Budgets first: the copy is made only once it is known to fit.
+                    self.alias_bytes += size.bytes;
+                    if self.alias_bytes > MAX_ALIAS_BYTES {
+                        return Err(self.error(span, format!(
+                            "document exceeds a parser limit (aliases copy more than {MAX_ALIAS_BYTES} bytes of text); is this an alias bomb?"
+                        )));
+                    }
+                    let Some(Some((target, _))) = self.anchors.get(id) else {
+                        return Err(self.error(span, "alias refers to an unknown anchor"));
+                    };
+                    let mut node = target.clone();
                     node.span = span;
                     node
                 }
@@ -349,12 +364,29 @@ impl Builder<'_> {
     }
 }
 
-fn size_of_tree(n: &Node) -> usize {
-    1 + match &n.kind {
-        NodeKind::Seq(items) => items.iter().map(size_of_tree).sum(),
-        NodeKind::Map(entries) => entries.iter().map(|(_, v)| 1 + size_of_tree(v)).sum(),
-        _ => 0,
+/// What copying a tree costs: its nodes (keys counted), and its text in bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+fn size_of_tree(n: &Node) -> Size {
+    let mut size = Size { nodes: 1, bytes: 0 };
+    let mut add = |s: Size| {
+        size.nodes += s.nodes;
+        size.bytes += s.bytes;
+    };
+    match &n.kind {
+        NodeKind::Str(s) => add(Size { nodes: 0, bytes: s.len() }),
+        NodeKind::Seq(items) => items.iter().for_each(|i| add(size_of_tree(i))),
+        NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| {
+            add(Size { nodes: 1, bytes: k.name.len() });
+            add(size_of_tree(v));
+        }),
+        _ => {}
     }
+    size
 }
 
 /// Types a scalar by the YAML 1.2 core schema: quoted scalars are strings; plain ones are
@@ -515,6 +547,20 @@ mod tests {
         let n = p("x: &anchor {k: v}\ny: *anchor\n").unwrap();
         assert_eq!(n.get("y").unwrap().get("k").unwrap().kind, NodeKind::Str("v".into()));
         assert_eq!(n.get("y").unwrap().span.line, 2);
+    }
+
+    #[test]
+    fn aliases_of_a_big_scalar_are_refused_before_they_copy_it() {
+        // Found with the load_document fuzz target (a 1 MB scalar, aliased 1000 times): within
+        // the node budget, the copies took gigabytes before any limit was met.
+        let big = "a".repeat(1 << 20);
+        let text = format!("x: &s {big}\ny: [{}]\n", vec!["*s"; 1000].join(", "));
+        let e = p(&text).unwrap_err();
+        assert!(e.message.contains("aliases copy more than"), "{}", e.message);
+        assert_eq!(e.span.line, 2);
+        // Aliases of small values are as they were.
+        let text = format!("x: &s {}\ny: [{}]\n", "a".repeat(1000), vec!["*s"; 1000].join(", "));
+        assert!(p(&text).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::Auth;
 
 /// Sets the headers an `Auth` needs before the first send (digest waits for its challenge;
 /// query API keys are added to the URL by the caller).
-pub(super) fn apply(auth: &Option<Auth>, headers: &mut HeaderMap) -> Result<(), String> {
+pub(crate) fn apply(auth: &Option<Auth>, headers: &mut HeaderMap) -> Result<(), String> {
     let value = |s: String| {
         HeaderValue::from_str(&s).map(|mut v| {
             v.set_sensitive(true);

@@ -24,8 +24,10 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use crate::CallSite;
 use crate::secret::{Redactor, Secret};
 
+pub(crate) use auth::apply as apply_auth;
 pub use error::UpstreamError;
 pub use h1::BodyStream;
+pub(crate) use h1::{Conn, Pool, Transport, read_reply};
 pub use naftiko_http::framing;
 pub use naftiko_http::{ReplyHeaders, WireFields};
 pub use url_cache::parse as parse_url;
