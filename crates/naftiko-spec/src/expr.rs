@@ -255,6 +255,9 @@ fn is_shorthand(name: &str) -> bool {
 /// Normalises and parses a JSONPath; the error says what the parser rejected.
 pub fn compile_jsonpath(path: &str) -> Result<JsonPath, String> {
     let norm = normalize_jsonpath(path);
+    if ends_inside_string(&norm) {
+        return Err(format!("invalid JSONPath `{path}`: a quoted name or string is not closed"));
+    }
     JsonPath::parse(&norm).map_err(|e| {
         if norm == path.trim() {
             format!("invalid JSONPath `{path}`: {e}")
@@ -262,6 +265,25 @@ pub fn compile_jsonpath(path: &str) -> Result<JsonPath, String> {
             format!("invalid JSONPath `{path}` (read as `{norm}`): {e}")
         }
     })
+}
+
+/// Whether a query ends inside a quoted name or string (RFC 9535 has no other use for quotes).
+/// Such a query is invalid, and serde_json_path 0.7 panics on some of them — an escape cut short
+/// by the end, `$["\u` — instead of saying so: they never reach it.
+fn ends_inside_string(query: &str) -> bool {
+    let mut quote = None;
+    let mut chars = query.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
+            _ => {}
+        }
+    }
+    quote.is_some()
 }
 
 #[cfg(test)]
@@ -324,5 +346,19 @@ mod tests {
         assert!(compile_jsonpath("$.").is_ok());
         let e = compile_jsonpath("$.a[").unwrap_err();
         assert!(e.contains("invalid JSONPath"), "{e}");
+    }
+
+    #[test]
+    fn a_string_cut_short_in_an_escape_is_an_error_not_a_panic() {
+        // Found by fuzzing (template_render, `{{$["\u}}`): serde_json_path panicked ("we do not
+        // use streaming parsers") on a query ending in a `\u` escape — in a document, at load.
+        for path in
+            [r#"$["\u"#, r#"$['\u"#, r#"$["\uD"#, r#"$["\uD83D\u"#, r#"$["\uD83D\ud"#, r#"$[?@.a == "\u"#, r#"$["a\"#]
+        {
+            let e = compile_jsonpath(path).unwrap_err();
+            assert!(e.contains("not closed"), "{path}: {e}");
+        }
+        assert!(compile_jsonpath(r#"$["\u00e9"]"#).is_ok(), "a complete escape still parses");
+        assert!(compile_jsonpath(r#"$[?@.a == 'it\'s']"#).is_ok());
     }
 }

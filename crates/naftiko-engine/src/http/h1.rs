@@ -634,8 +634,11 @@ impl<S: Transport> ResponseBody<S> {
                     return Ok(Some(piece));
                 }
                 Framing::ChunkSize | Framing::Trailers => {
-                    let Some(end) = conn.buf.windows(2).position(|w| w == b"\r\n") else {
-                        if conn.buf.len() > MAX_LINE_BYTES {
+                    // Only a line's first bytes are looked at: whether a line is too long does not
+                    // depend on how much of what follows came with it.
+                    let within = &conn.buf[..conn.buf.len().min(MAX_LINE_BYTES + 2)];
+                    let Some(end) = within.windows(2).position(|w| w == b"\r\n") else {
+                        if within.len() == MAX_LINE_BYTES + 2 {
                             self.conn = None;
                             return Err(invalid("chunk line too long"));
                         }
@@ -1000,6 +1003,38 @@ mod tests {
         let feed = crate::fuzzing::Feed { bytes: &head, read_sizes: &[1], reset_at_end: false };
         let reply = crate::fuzzing::read_reply(feed, &Method::GET, false).expect("no hang").expect("a head");
         assert_eq!((reply.status, reply.head_len, reply.fields.len()), (200, head.len(), 100));
+    }
+
+    #[test]
+    fn a_chunk_line_is_too_long_however_its_bytes_arrive() {
+        // Found with the response_reader fuzz target: a 9 kB chunk-size (or trailer) line was
+        // refused when it came in small reads and accepted when its end came in the same read.
+        for line in [&b"3;"[..], b"3\r\nabc\r\n0\r\nX-T: "] {
+            let bytes = [
+                &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+                line,
+                &b"x".repeat(MAX_LINE_BYTES),
+                b"\r\nabc\r\n0\r\n\r\n",
+            ]
+            .concat();
+            for read_sizes in [&[][..], &[200]] {
+                let feed = crate::fuzzing::Feed { bytes: &bytes, read_sizes, reset_at_end: false };
+                let reply = crate::fuzzing::read_reply(feed, &Method::GET, false).expect("no hang").expect("a head");
+                assert_eq!(reply.body_error.as_deref(), Some("chunk line too long"), "reads of {read_sizes:?}");
+            }
+        }
+        // A line of exactly the limit is read, however it arrives.
+        let bytes = [
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;"[..],
+            &b"x".repeat(MAX_LINE_BYTES - 2),
+            b"\r\nabc\r\n0\r\n\r\n",
+        ]
+        .concat();
+        for read_sizes in [&[][..], &[1]] {
+            let feed = crate::fuzzing::Feed { bytes: &bytes, read_sizes, reset_at_end: false };
+            let reply = crate::fuzzing::read_reply(feed, &Method::GET, false).expect("no hang").expect("a head");
+            assert_eq!((reply.body.as_slice(), reply.body_error), (&b"abc"[..], None), "reads of {read_sizes:?}");
+        }
     }
 
     #[test]
