@@ -149,6 +149,10 @@ pub fn forward_target(
     if has_escape(raw_tail, &[b"2f", b"5c"]) {
         return Err("encoded slashes are not allowed".into());
     }
+    if raw_tail.bytes().any(|b| b.is_ascii_control()) {
+        // URL parsers drop tabs and line breaks: `.\t%2e` would become `..` once parsed.
+        return Err("control characters are not allowed in a path".into());
+    }
     if raw_tail.contains(['?', '#']) {
         return Err("a path may not hold `?` or `#` (the query goes after the path)".into());
     }
